@@ -1,0 +1,179 @@
+//! JS binding of photon-engine: a `Database` class whose methods each cross the boundary once.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use napi::bindgen_prelude::{Buffer, Uint8Array};
+use napi::Result;
+use napi_derive::napi;
+use photon_engine::{Engine, EngineOptions, ScanRequest};
+
+use crate::js_err;
+
+/// Options accepted by `Database.open` (all optional; see EngineOptions for meanings).
+#[napi(object)]
+pub struct OpenOptions {
+    pub column_families: Option<Vec<String>>,
+    pub create_if_missing: Option<bool>,
+    pub block_cache_mb: Option<u32>,
+    pub write_buffer_mb: Option<u32>,
+    pub bloom_bits_per_key: Option<f64>,
+    pub background_jobs: Option<i32>,
+    pub compression: Option<bool>,
+}
+
+/// Scan parameters; bounds are raw bytes, `end` exclusive.
+#[napi(object)]
+pub struct ScanOptions {
+    pub start: Option<Uint8Array>,
+    pub end: Option<Uint8Array>,
+    pub limit: Option<u32>,
+    pub max_bytes: Option<u32>,
+    pub reverse: Option<bool>,
+    pub keys_only: Option<bool>,
+    pub snapshot: Option<u32>,
+}
+
+/// A scan's packed pairs (see codec) with their count and whether more remain.
+#[napi(object)]
+pub struct ScanBatch {
+    pub data: Buffer,
+    pub count: u32,
+    pub more: bool,
+}
+
+/// An open RocksDB database.
+#[napi]
+pub struct Database {
+    engine: Arc<Engine>,
+}
+
+#[napi]
+impl Database {
+    /// Opens or creates the database at `path`.
+    #[napi(factory)]
+    pub fn open(path: String, options: Option<OpenOptions>) -> Result<Database> {
+        let mut o = EngineOptions::default();
+        if let Some(x) = options {
+            if let Some(v) = x.column_families { o.column_families = v; }
+            if let Some(v) = x.create_if_missing { o.create_if_missing = v; }
+            if let Some(v) = x.block_cache_mb { o.block_cache_mb = v; }
+            if let Some(v) = x.write_buffer_mb { o.write_buffer_mb = v; }
+            if let Some(v) = x.bloom_bits_per_key { o.bloom_bits_per_key = v; }
+            if let Some(v) = x.background_jobs { o.background_jobs = v; }
+            if let Some(v) = x.compression { o.compression = v; }
+        }
+        let engine = Engine::open(Path::new(&path), &o).map_err(js_err)?;
+        Ok(Database { engine: Arc::new(engine) })
+    }
+
+    /// Column family names in index order.
+    #[napi]
+    pub fn column_families(&self) -> Vec<String> {
+        self.engine.column_families().to_vec()
+    }
+
+    /// Value of `key`, or null.
+    #[napi]
+    pub fn get(&self, cf: u32, key: &[u8], snapshot: Option<u32>) -> Result<Option<Buffer>> {
+        self.engine
+            .get_with(cf_index(cf)?, key, snapshot, |v| v.map(|v| Buffer::from(v.to_vec())))
+            .map_err(js_err)
+    }
+
+    /// Values of packed keys, packed in order (missing ones marked).
+    #[napi]
+    pub fn multi_get(&self, cf: u32, packed_keys: &[u8], snapshot: Option<u32>) -> Result<Buffer> {
+        self.engine.multi_get(cf_index(cf)?, packed_keys, snapshot).map(Buffer::from).map_err(js_err)
+    }
+
+    /// Writes one key.
+    #[napi]
+    pub fn put(&self, cf: u32, key: &[u8], value: &[u8], sync: Option<bool>) -> Result<()> {
+        self.engine.put(cf_index(cf)?, key, value, sync.unwrap_or(false)).map_err(js_err)
+    }
+
+    /// Deletes one key.
+    #[napi]
+    pub fn delete(&self, cf: u32, key: &[u8], sync: Option<bool>) -> Result<()> {
+        self.engine.delete(cf_index(cf)?, key, sync.unwrap_or(false)).map_err(js_err)
+    }
+
+    /// Deletes [start, end).
+    #[napi]
+    pub fn delete_range(&self, cf: u32, start: &[u8], end: &[u8], sync: Option<bool>) -> Result<()> {
+        self.engine.delete_range(cf_index(cf)?, start, end, sync.unwrap_or(false)).map_err(js_err)
+    }
+
+    /// Applies a packed batch atomically; returns the number of operations.
+    #[napi]
+    pub fn write(&self, packed: &[u8], sync: Option<bool>) -> Result<u32> {
+        self.engine.write(packed, sync.unwrap_or(false)).map_err(js_err)
+    }
+
+    /// Scans one column family within the given bounds and limits.
+    #[napi]
+    pub fn scan(&self, cf: u32, options: Option<ScanOptions>) -> Result<ScanBatch> {
+        let o = options.unwrap_or(ScanOptions {
+            start: None, end: None, limit: None, max_bytes: None, reverse: None, keys_only: None, snapshot: None,
+        });
+        let req = ScanRequest {
+            cf: cf_index(cf)?,
+            start: o.start.as_deref().unwrap_or(&[]),
+            end: o.end.as_deref(),
+            limit: o.limit.unwrap_or(0) as usize,
+            max_bytes: o.max_bytes.unwrap_or(0) as usize,
+            reverse: o.reverse.unwrap_or(false),
+            keys_only: o.keys_only.unwrap_or(false),
+            snapshot: o.snapshot,
+        };
+        let res = self.engine.scan(&req).map_err(js_err)?;
+        Ok(ScanBatch { data: Buffer::from(res.data), count: res.count, more: res.more })
+    }
+
+    /// Takes a snapshot; returns its id.
+    #[napi]
+    pub fn snapshot(&self) -> Result<u32> {
+        self.engine.snapshot().map_err(js_err)
+    }
+
+    /// Releases a snapshot.
+    #[napi]
+    pub fn release_snapshot(&self, id: u32) -> Result<()> {
+        self.engine.release_snapshot(id).map_err(js_err)
+    }
+
+    /// Flushes memtables and syncs the WAL.
+    #[napi]
+    pub fn flush(&self) -> Result<()> {
+        self.engine.flush().map_err(js_err)
+    }
+
+    /// Compacts [start, end) of one column family.
+    #[napi]
+    pub fn compact(&self, cf: u32, start: Option<&[u8]>, end: Option<&[u8]>) -> Result<()> {
+        self.engine.compact(cf_index(cf)?, start, end).map_err(js_err)
+    }
+
+    /// A RocksDB property of a column family, or null.
+    #[napi]
+    pub fn property(&self, cf: u32, name: String) -> Result<Option<String>> {
+        self.engine.property(cf_index(cf)?, &name).map_err(js_err)
+    }
+
+    /// Closes the database; every later call fails with ENGINE:Closed. Idempotent.
+    #[napi]
+    pub fn close(&self) -> Result<()> {
+        self.engine.close().map_err(js_err)
+    }
+
+    /// True until closed.
+    #[napi(getter)]
+    pub fn is_open(&self) -> bool {
+        self.engine.is_open()
+    }
+}
+
+fn cf_index(cf: u32) -> Result<u8> {
+    u8::try_from(cf).map_err(|_| js_err(photon_engine::EngineError::InvalidArgument(format!("column family index {cf}"))))
+}

@@ -1,0 +1,87 @@
+//! The engine's workload as a pure Rust loop: the limit the JS binding is measured against.
+//! Prints one JSON object of ops/s per case. Usage: engine-bench DIR [N]
+
+use std::time::Instant;
+
+use photon_engine::codec::{encode_op, BatchOp};
+use photon_engine::{Engine, EngineOptions, ScanRequest};
+
+fn key(i: u64) -> [u8; 16] {
+    let mut k = [0u8; 16];
+    k[..8].copy_from_slice(b"benchkey");
+    k[8..].copy_from_slice(&i.to_be_bytes());
+    k
+}
+
+fn rate(n: u64, t: Instant) -> f64 {
+    n as f64 / t.elapsed().as_secs_f64()
+}
+
+/// xorshift: a cheap deterministic random sequence, the same in the JS benchmark.
+fn next(state: &mut u64) -> u64 {
+    *state ^= *state << 13;
+    *state ^= *state >> 7;
+    *state ^= *state << 17;
+    *state
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let dir = args.get(1).expect("usage: engine-bench DIR [N]");
+    let n: u64 = args.get(2).map(|s| s.parse().unwrap()).unwrap_or(200_000);
+    let e = Engine::open(std::path::Path::new(dir), &EngineOptions::default()).unwrap();
+    let value = [b'v'; 100];
+
+    let t = Instant::now();
+    for i in 0..n {
+        e.put(0, &key(i), &value, false).unwrap();
+    }
+    let single_put = rate(n, t);
+
+    let t = Instant::now();
+    let mut buf = Vec::with_capacity(1000 * 130);
+    for chunk in 0..(n / 1000) {
+        buf.clear();
+        for i in chunk * 1000..(chunk + 1) * 1000 {
+            encode_op(&mut buf, &BatchOp::Put { cf: 0, key: &key(n + i), value: &value });
+        }
+        e.write(&buf, false).unwrap();
+    }
+    let batch_put = rate(n / 1000 * 1000, t);
+
+    let t = Instant::now();
+    let syncs = 200u64;
+    for chunk in 0..syncs {
+        buf.clear();
+        for i in 0..100 {
+            encode_op(&mut buf, &BatchOp::Put { cf: 0, key: &key(3 * n + chunk * 100 + i), value: &value });
+        }
+        e.write(&buf, true).unwrap();
+    }
+    let sync_batch = rate(syncs * 100, t);
+
+    let mut s = 0x9E3779B97F4A7C15u64;
+    let t = Instant::now();
+    let mut found = 0u64;
+    for _ in 0..n {
+        let k = key(next(&mut s) % (2 * n));
+        found += e.get_with(0, &k, None, |v| v.map(|v| v.len()).unwrap_or(0) as u64).unwrap();
+    }
+    let random_get = rate(n, t);
+    assert!(found > 0);
+
+    let t = Instant::now();
+    let mut scanned = 0u64;
+    let mut rounds = 0u64;
+    while t.elapsed().as_millis() < 1000 || rounds < 3 {
+        let res = e.scan(&ScanRequest { start: &key(0), limit: 100_000, ..Default::default() }).unwrap();
+        scanned += res.count as u64;
+        rounds += 1;
+    }
+    let scan = rate(scanned, t);
+
+    println!(
+        "{{\"single_put\":{single_put:.0},\"batch_put\":{batch_put:.0},\"sync_batch\":{sync_batch:.0},\"random_get\":{random_get:.0},\"scan_keys\":{scan:.0}}}"
+    );
+    e.close().unwrap();
+}
