@@ -6,7 +6,7 @@
 
 use std::collections::HashMap;
 use std::path::Path;
-use std::sync::{Mutex, RwLock};
+use std::sync::{Mutex, MutexGuard, RwLock};
 
 use rocksdb::{
     Cache, ColumnFamily, ColumnFamilyDescriptor, FlushOptions, ReadOptions, SnapshotWithThreadMode,
@@ -79,6 +79,10 @@ impl Engine {
     /// Opens (or creates) the database at `path` with the given options.
     pub fn open(path: &Path, options: &EngineOptions) -> Result<Engine> {
         let names = options.validated_cfs()?;
+        if options.create_if_missing {
+            std::fs::create_dir_all(path)
+                .map_err(|e| EngineError::Io(format!("cannot create {}: {e}", path.display())))?;
+        }
         let cache = Cache::new_lru_cache((options.block_cache_mb.max(1) as usize) << 20)?;
         let db_opts = options.db_options(&cache);
         let mut descriptors: Vec<ColumnFamilyDescriptor> = names
@@ -141,14 +145,8 @@ impl Engine {
     ) -> Result<R> {
         self.with(|o| {
             let cf = o.cf(cf)?;
-            let snaps;
-            let mut ro = ReadOptions::default();
-            if let Some(id) = snapshot {
-                snaps = o.snapshots.lock().map_err(|_| EngineError::Closed)?;
-                ro.set_snapshot(snaps.open.get(&id).ok_or(EngineError::NoSuchSnapshot(id))?);
-                let v = o.db.get_pinned_cf_opt(cf, key, &ro)?;
-                return Ok(f(v.as_deref()));
-            }
+            let guard = o.lock_snapshots(snapshot)?;
+            let ro = read_options(&guard, snapshot)?;
             let v = o.db.get_pinned_cf_opt(cf, key, &ro)?;
             Ok(f(v.as_deref()))
         })
@@ -164,11 +162,8 @@ impl Engine {
         }
         self.with(|o| {
             let cf = o.cf(cf)?;
-            let snaps = o.snapshots.lock().map_err(|_| EngineError::Closed)?;
-            let mut ro = ReadOptions::default();
-            if let Some(id) = snapshot {
-                ro.set_snapshot(snaps.open.get(&id).ok_or(EngineError::NoSuchSnapshot(id))?);
-            }
+            let guard = o.lock_snapshots(snapshot)?;
+            let ro = read_options(&guard, snapshot)?;
             let values = o.db.batched_multi_get_cf_opt(cf, &keys, false, &ro);
             let mut out = Vec::with_capacity(keys.len() * 64);
             for v in values {
@@ -220,11 +215,8 @@ impl Engine {
     pub fn scan(&self, req: &ScanRequest) -> Result<ScanResult> {
         self.with(|o| {
             let cf = o.cf(req.cf)?;
-            let snaps = o.snapshots.lock().map_err(|_| EngineError::Closed)?;
-            let mut ro = ReadOptions::default();
-            if let Some(id) = req.snapshot {
-                ro.set_snapshot(snaps.open.get(&id).ok_or(EngineError::NoSuchSnapshot(id))?);
-            }
+            let guard = o.lock_snapshots(req.snapshot)?;
+            let mut ro = read_options(&guard, req.snapshot)?;
             if !req.start.is_empty() {
                 ro.set_iterate_lower_bound(req.start.to_vec());
             }
@@ -329,7 +321,24 @@ impl Engine {
     }
 }
 
+/// Read options at snapshot `id` (taken from the locked registry), or at the latest state.
+fn read_options(guard: &Option<MutexGuard<'_, Snapshots>>, id: Option<u32>) -> Result<ReadOptions> {
+    let mut ro = ReadOptions::default();
+    if let (Some(id), Some(snaps)) = (id, guard.as_ref()) {
+        ro.set_snapshot(snaps.open.get(&id).ok_or(EngineError::NoSuchSnapshot(id))?);
+    }
+    Ok(ro)
+}
+
 impl Open {
+    /// Locks the snapshot registry only when a read needs a snapshot (keeps plain reads lock-free).
+    fn lock_snapshots(&self, id: Option<u32>) -> Result<Option<MutexGuard<'_, Snapshots>>> {
+        match id {
+            Some(_) => Ok(Some(self.snapshots.lock().map_err(|_| EngineError::Closed)?)),
+            None => Ok(None),
+        }
+    }
+
     fn cf(&self, idx: u8) -> Result<&ColumnFamily> {
         self.cfs
             .get(idx as usize)

@@ -1,0 +1,117 @@
+/**
+ * The storage engine's interface: an ordered key-value store with column families, atomic
+ * batches, bounded scans and snapshots. Services depend on this interface; the RocksDB-backed
+ * implementation is `RocksEngine` (rocks-engine.ts).
+ *
+ * Keys and values are bytes (Uint8Array). Scans return views into one buffer per call: copy a
+ * key or value (`.slice()`) if you keep it beyond the next call.
+ */
+
+/** One key-value pair. `value` is empty in keys-only scans. */
+export interface KvPair {
+  key: Uint8Array;
+  value: Uint8Array;
+}
+
+/** Bounds and limits of a scan. */
+export interface ScanOptions {
+  /** Inclusive lower bound (default: the first key). */
+  start?: Uint8Array;
+  /** Exclusive upper bound (default: past the last key). */
+  end?: Uint8Array;
+  /** Scan exactly the keys with this prefix (overrides start/end). */
+  prefix?: Uint8Array;
+  /** At most this many pairs per call (default 1000). */
+  limit?: number;
+  /** Stop once about this many bytes were gathered (at least one pair is returned). */
+  maxBytes?: number;
+  /** From the end towards the start. */
+  reverse?: boolean;
+  /** Return keys with empty values. */
+  keysOnly?: boolean;
+}
+
+/** One page of a scan. */
+export interface ScanPage {
+  pairs: KvPair[];
+  /** True when the range holds more pairs past this page; continue with `next`. */
+  more: boolean;
+  /** Options for the following page (undefined when `more` is false). */
+  next: ScanOptions | undefined;
+}
+
+/** A set of writes applied atomically by `KvEngine.write`. */
+export interface WriteBatch {
+  /** Sets `key` to `value` in column family `cf`. */
+  put(cf: number, key: Uint8Array, value: Uint8Array): this;
+  /** Deletes `key` (absent keys are fine). */
+  delete(cf: number, key: Uint8Array): this;
+  /** Deletes every key in [start, end). */
+  deleteRange(cf: number, start: Uint8Array, end: Uint8Array): this;
+  /** Number of operations added. */
+  readonly length: number;
+  /** Approximate size in bytes. */
+  readonly byteLength: number;
+  /** Empties the batch for reuse. */
+  clear(): void;
+}
+
+/** Read operations, shared by the engine (latest state) and its snapshots (a fixed point). */
+export interface KvReader {
+  /** The value of `key`, or undefined. */
+  get(cf: number, key: Uint8Array): Uint8Array | undefined;
+  /** Values of many keys in order (undefined where missing), in one crossing. */
+  multiGet(cf: number, keys: Uint8Array[]): (Uint8Array | undefined)[];
+  /** One page of pairs in [start, end) (or the prefix), in key order or reversed. */
+  scan(cf: number, options?: ScanOptions): ScanPage;
+  /** Every pair of the range, fetched page by page (bounded memory). */
+  scanAll(cf: number, options?: ScanOptions): Generator<KvPair>;
+}
+
+/** A consistent point-in-time view. Release it when done; it dies with its database. */
+export interface Snapshot extends KvReader, Disposable {
+  /** Releases the snapshot; later reads fail with ENGINE:NoSuchSnapshot. Idempotent. */
+  release(): void;
+}
+
+/** The engine: an ordered key-value store. Column families are addressed by index. */
+export interface KvEngine extends KvReader {
+  /** Column family names in index order. */
+  readonly columnFamilies: readonly string[];
+  /** Index of a column family by name; throws ENGINE:InvalidArgument if unknown. */
+  cf(name: string): number;
+  /** Writes one key; with `sync` the write is on disk when this returns. */
+  put(cf: number, key: Uint8Array, value: Uint8Array, sync?: boolean): void;
+  /** Deletes one key. */
+  delete(cf: number, key: Uint8Array, sync?: boolean): void;
+  /** Deletes [start, end). */
+  deleteRange(cf: number, start: Uint8Array, end: Uint8Array, sync?: boolean): void;
+  /** A new, empty batch. */
+  batch(): WriteBatch;
+  /** Applies a batch atomically (all or nothing); with `sync` it is fsynced before returning. */
+  write(batch: WriteBatch, sync?: boolean): void;
+  /** Takes a consistent snapshot. */
+  snapshot(): Snapshot;
+  /** Flushes memtables to disk and syncs the log. */
+  flush(): void;
+  /** Compacts [start, end) of a column family (whole family by default). */
+  compact(cf: number, start?: Uint8Array, end?: Uint8Array): void;
+  /** A RocksDB-style property (e.g. "rocksdb.estimate-num-keys"), or undefined. */
+  property(cf: number, name: string): string | undefined;
+  /** Closes the database; every handle (snapshots included) becomes unusable. Idempotent. */
+  close(): void;
+  /** True until closed. */
+  readonly isOpen: boolean;
+}
+
+/** Options to open an engine. */
+export interface EngineOpenOptions {
+  /** Column families in index order (default: ["default"]). */
+  columnFamilies?: string[];
+  createIfMissing?: boolean;
+  blockCacheMb?: number;
+  writeBufferMb?: number;
+  bloomBitsPerKey?: number;
+  backgroundJobs?: number;
+  compression?: boolean;
+}

@@ -1,0 +1,79 @@
+/**
+ * Reads shared by RocksEngine (latest state) and RocksSnapshot (a fixed point): both call the
+ * addon with an optional snapshot id.
+ */
+import type { Database as NativeDatabase } from "../../native/photon-native.d.ts";
+import { EngineErrors, fromNative } from "./errors.ts";
+import { copyBytes, decodePairs, decodeValues, keyAfter, packKeys, prefixEnd } from "./codec.ts";
+import type { KvPair, KvReader, ScanOptions, ScanPage } from "./kv-engine.ts";
+
+const defaultLimit = 1000;
+
+/** Implements KvReader over the native database, at `snapshotId` when set. */
+export class RocksReader implements KvReader {
+  constructor(
+    protected readonly db: NativeDatabase,
+    protected readonly snapshotId: number | undefined,
+  ) {}
+
+  get(cf: number, key: Uint8Array): Uint8Array | undefined {
+    try {
+      return this.db.get(cf, key, this.snapshotId) ?? undefined;
+    } catch (e) {
+      throw fromNative(e);
+    }
+  }
+
+  multiGet(cf: number, keys: Uint8Array[]): (Uint8Array | undefined)[] {
+    if (keys.length === 0) return [];
+    let packed: Uint8Array;
+    try {
+      packed = this.db.multiGet(cf, packKeys(keys), this.snapshotId);
+    } catch (e) {
+      throw fromNative(e);
+    }
+    return decodeValues(packed, keys.length);
+  }
+
+  scan(cf: number, options: ScanOptions = {}): ScanPage {
+    let { start, end } = options;
+    if (options.prefix) {
+      start = options.prefix;
+      end = prefixEnd(options.prefix);
+    }
+    const limit = options.limit ?? defaultLimit;
+    if (!Number.isInteger(limit) || limit < 0) throw EngineErrors.InvalidArgument(`scan limit ${limit}`);
+    let batch;
+    try {
+      batch = this.db.scan(cf, {
+        start,
+        end,
+        limit,
+        maxBytes: options.maxBytes,
+        reverse: options.reverse,
+        keysOnly: options.keysOnly,
+        snapshot: this.snapshotId,
+      });
+    } catch (e) {
+      throw fromNative(e);
+    }
+    const pairs = decodePairs(batch.data, batch.count);
+    let next: ScanOptions | undefined;
+    const last = pairs[pairs.length - 1];
+    if (batch.more && last) {
+      // Continue past the last key seen: forward from key+0x00, reverse up to (exclusive) key.
+      const { prefix: _prefix, ...rest } = options;
+      next = options.reverse ? { ...rest, start, end: copyBytes(last.key) } : { ...rest, start: keyAfter(last.key), end };
+    }
+    return { pairs, more: batch.more, next };
+  }
+
+  *scanAll(cf: number, options: ScanOptions = {}): Generator<KvPair> {
+    let opts: ScanOptions | undefined = options;
+    while (opts) {
+      const page = this.scan(cf, opts);
+      yield* page.pairs;
+      opts = page.next;
+    }
+  }
+}
