@@ -5,7 +5,7 @@
 
 import "reflect-metadata"; // needed by @peculiar/x509; must precede it
 import * as x509 from "@peculiar/x509";
-import { isIP } from "node:net";
+import { canonicalIp } from "./certs-names.ts";
 
 /** The DNS subject alternative names of `cert`, lowercased, in certificate order. */
 export function dnsNamesOf(cert: x509.X509Certificate): string[] {
@@ -37,13 +37,4 @@ export async function keyMatchesCert(privateKey: CryptoKey, cert: x509.X509Certi
   } catch {
     return false;
   }
-}
-
-/** The canonical text of an IP address (`::ffff:1.2.3.4` → `::ffff:102:304`), or undefined if it is not one. */
-export function canonicalIp(ip: string): string | undefined {
-  const v = isIP(ip);
-  if (v === 0 || ip.includes("%")) return undefined;
-  // WHATWG URL host parsing canonicalises IPv4 and IPv6 (lowercase, longest zero run compressed).
-  const host = new URL(v === 6 ? `http://[${ip}]/` : `http://${ip}/`).hostname;
-  return v === 6 ? host.slice(1, -1) : host;
 }

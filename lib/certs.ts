@@ -19,13 +19,14 @@
 // This import must stay before the x509 one.
 import "reflect-metadata";
 import * as x509 from "@peculiar/x509";
-import { hostname } from "node:os";
 import { join } from "node:path";
-import { defineErrors, GrpcStatus, PhotonError } from "./errors.ts";
+import { PhotonError } from "./errors.ts";
+import { CertsErrors } from "./certs-errors.ts";
+import { canonicalIp, checkDays, checkServiceName, subjectAltNames } from "./certs-names.ts";
 import { ensureDir, isUnusablePathError, readIfExists, writeFileAtomic } from "./certs-files.ts";
-import { canonicalIp, dnsNamesOf, ipsOf, keyMatchesCert } from "./certs-inspect.ts";
+import { dnsNamesOf, ipsOf, keyMatchesCert } from "./certs-inspect.ts";
 
-export { canonicalIp };
+export { canonicalIp, CertsErrors };
 
 /** The eleven PhotonCloud components, each of which gets a certificate by default. */
 export const COMPONENTS = [
@@ -36,26 +37,10 @@ export const COMPONENTS = [
 /** Services `photon certs` issues certificates for by default: the components plus `admin` and `client`. */
 export const DEFAULT_SERVICES: readonly string[] = [...COMPONENTS, "admin", "client"];
 
-/** Default validity of the CA (10 years) and of service certificates (1 year), in days. */
+/** Default validity of the CA, in days (10 years). */
 export const DEFAULT_CA_VALIDITY_DAYS = 3650;
+/** Default validity of service certificates, in days (1 year). */
 export const DEFAULT_LEAF_VALIDITY_DAYS = 365;
-
-/** Error codes of the certificate authority. */
-export const CertsErrors = defineErrors("CERTS", {
-  InvalidArgument: { grpc: GrpcStatus.INVALID_ARGUMENT, hint: "fix the named option or value" },
-  DirNotWritable: {
-    grpc: GrpcStatus.FAILED_PRECONDITION,
-    hint: "pick a directory you can create and write, or fix its permissions",
-  },
-  CaIncomplete: {
-    grpc: GrpcStatus.FAILED_PRECONDITION,
-    hint: "restore both ca.crt and ca.key, or pass force to make a new CA (every certificate is reissued)",
-  },
-  CaInvalid: {
-    grpc: GrpcStatus.FAILED_PRECONDITION,
-    hint: "ca.crt/ca.key are unreadable, do not match or are not a CA; restore them or pass force",
-  },
-});
 
 const ecAlg = { name: "ECDSA", namedCurve: "P-256" };
 const signingAlg = { name: "ECDSA", hash: "SHA-256" };
@@ -212,7 +197,9 @@ export interface GenerateCertsOptions {
   ips?: readonly string[];
   /** See `IssueCertOptions.nodeName`. */
   nodeName?: string;
+  /** Days of validity of a CA made by this call; default 3650. */
   caValidityDays?: number;
+  /** Days of validity of the service certificates issued; default 365. */
   leafValidityDays?: number;
   /** Replace an existing CA (and so reissue every requested certificate). */
   force?: boolean;
@@ -256,7 +243,7 @@ export interface GenerateCertsResult {
  * @throws CERTS:InvalidArgument for bad options (checked before anything is written),
  *   CERTS:DirNotWritable if `dir` cannot be created or written,
  *   CERTS:CaIncomplete if only one of ca.crt/ca.key exists (without `force`),
- *   CERTS:CaInvalid if the existing CA cannot be used (without `force`).
+ *   CERTS:CaInvalid if the existing CA cannot be used or has expired (without `force`).
  * @example await generateCerts({ dir: "./data/certs", services: ["iam", "client"], hosts: ["node1.lan"] });
  */
 export async function generateCerts(options: GenerateCertsOptions): Promise<GenerateCertsResult> {
@@ -280,6 +267,9 @@ export async function generateCerts(options: GenerateCertsOptions): Promise<Gene
     let caStatus: GenerateCertsResult["ca"]["status"];
     if (caCertPem !== undefined && caKeyPem !== undefined && !options.force) {
       ca = await loadCa(caCertPem, caKeyPem);
+      if (ca.cert.notAfter.getTime() <= now.getTime()) {
+        throw CertsErrors.CaInvalid(`${caCertPath} expired on ${ca.cert.notAfter.toISOString()}; pass force to make a new CA`);
+      }
       caStatus = "kept";
     } else if ((caCertPem !== undefined) !== (caKeyPem !== undefined) && !options.force) {
       const missing = caCertPem === undefined ? "ca.crt" : "ca.key";
@@ -314,12 +304,9 @@ export async function generateCerts(options: GenerateCertsOptions): Promise<Gene
           }
           status = "renewed";
         }
-      } else if (options.force) {
-        const existing = await readIfExists(certPath);
-        if (existing !== undefined) {
-          status = "renewed";
-          reason = "the CA was replaced";
-        }
+      } else if ((await readIfExists(certPath)) !== undefined) {
+        status = "renewed";
+        reason = caStatus === "replaced" ? "the CA was replaced" : "the CA was new";
       }
       const issued = await issueCert(ca, { service, ...leafOptions });
       await writeFileAtomic(keyPath, issued.keyPem, 0o600);
@@ -379,60 +366,6 @@ async function withDirErrors<T>(dir: string, fn: () => Promise<T>): Promise<T> {
     }
     throw e;
   }
-}
-
-const dnsLabel = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
-
-/** Validates a service name; it is also a file name, so this is what keeps paths inside `dir`. */
-function checkServiceName(name: unknown): string {
-  if (typeof name !== "string" || !dnsLabel.test(name)) {
-    throw CertsErrors.InvalidArgument(
-      `invalid service name ${JSON.stringify(name)}: use lowercase letters, digits and '-' (at most 63)`,
-    );
-  }
-  if (name === "ca") throw CertsErrors.InvalidArgument('"ca" is reserved for the CA\'s own files');
-  return name;
-}
-
-function checkDays(what: string, days: number): number {
-  if (!Number.isSafeInteger(days) || days <= 0) throw CertsErrors.InvalidArgument(`${what} must be a positive whole number of days`);
-  return days;
-}
-
-/** True for a DNS name (lowercase labels; optional leading `*.` wildcard). */
-function isDnsName(name: string): boolean {
-  if (name.length === 0 || name.length > 253) return false;
-  const labels = name.split(".");
-  if (labels[0] === "*") labels.shift();
-  return labels.length > 0 && labels.every((l) => dnsLabel.test(l));
-}
-
-/** The SANs of a service certificate, validated, canonical and de-duplicated. */
-function subjectAltNames(
-  service: string,
-  options: Pick<IssueCertOptions, "nodeName" | "hosts" | "ips">,
-): { dnsNames: string[]; ips: string[] } {
-  const dns = ["localhost", service];
-  if (options.nodeName !== undefined) {
-    const node = options.nodeName.toLowerCase();
-    if (!isDnsName(node)) throw CertsErrors.InvalidArgument(`invalid node name ${JSON.stringify(options.nodeName)}`);
-    dns.push(node);
-  } else {
-    const node = hostname().toLowerCase();
-    if (isDnsName(node)) dns.push(node);
-  }
-  for (const host of options.hosts ?? []) {
-    const h = typeof host === "string" ? host.toLowerCase().replace(/\.$/, "") : "";
-    if (!isDnsName(h)) throw CertsErrors.InvalidArgument(`invalid host name ${JSON.stringify(host)}`);
-    dns.push(h);
-  }
-  const ips = ["127.0.0.1", "::1"];
-  for (const ip of options.ips ?? []) {
-    const c = typeof ip === "string" ? canonicalIp(ip) : undefined;
-    if (c === undefined) throw CertsErrors.InvalidArgument(`invalid IP address ${JSON.stringify(ip)}`);
-    ips.push(c);
-  }
-  return { dnsNames: [...new Set(dns)], ips: [...new Set(ips)] };
 }
 
 async function generateKeys(): Promise<CryptoKeyPair> {

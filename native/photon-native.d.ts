@@ -19,8 +19,11 @@ export declare class Database {
   deleteRange(cf: number, start: Uint8Array, end: Uint8Array, sync?: boolean | undefined | null): void
   /** Applies a packed batch atomically; returns the number of operations. */
   write(packed: Uint8Array, sync?: boolean | undefined | null): number
-  /** Scans one column family within the given bounds and limits. */
-  scan(cf: number, options?: ScanOptions | undefined | null): ScanBatch
+  /**
+   * Scans one column family within the given bounds and limits. The result is one buffer:
+   * `count:u32 more:u32` followed by `count` packed pairs.
+   */
+  scan(cf: number, options?: ScanOptions | undefined | null): Buffer
   /** Takes a snapshot; returns its id. */
   snapshot(): number
   /** Releases a snapshot. */
@@ -40,6 +43,9 @@ export declare class Database {
 /** Native version of the addon, to check that the loaded .node matches the TypeScript side. */
 export declare function nativeVersion(): string
 
+/** Does nothing: lets benchmarks measure the bare cost of one N-API call. */
+export declare function noop(x: number): number
+
 /** Options accepted by `Database.open` (all optional; see EngineOptions for meanings). */
 export interface OpenOptions {
   columnFamilies?: Array<string>
@@ -49,13 +55,6 @@ export interface OpenOptions {
   bloomBitsPerKey?: number
   backgroundJobs?: number
   compression?: boolean
-}
-
-/** A scan's packed pairs (see codec) with their count and whether more remain. */
-export interface ScanBatch {
-  data: Buffer
-  count: number
-  more: boolean
 }
 
 /** Scan parameters; bounds are raw bytes, `end` exclusive. */

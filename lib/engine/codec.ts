@@ -1,7 +1,8 @@
 /**
  * Packed formats crossing the JS/native boundary, mirrored by native/engine/src/codec.rs:
  * little-endian u32 lengths; batch ops `op:u8 cf:u8 klen key [vlen value]`; keys `len bytes`;
- * pairs `klen key vlen value` with vlen = 0xFFFFFFFF for a missing multi-get value.
+ * pairs `klen key vlen value` with vlen = 0xFFFFFFFF for a missing multi-get value; a scan result
+ * starts with `count:u32 more:u32`.
  */
 
 /** Batch op tags (must match codec.rs). */
@@ -75,8 +76,16 @@ export function packKeys(keys: Uint8Array[]): Uint8Array {
   return out;
 }
 
+/** Splits a native scan result (`count:u32 more:u32 pairs...`) into its parts. */
+export function splitScanHeader(data: Uint8Array): { count: number; more: boolean; pairs: Uint8Array } {
+  const view = new DataView(data.buffer, data.byteOffset, 8);
+  return { count: view.getUint32(0, true), more: view.getUint32(4, true) !== 0, pairs: data.subarray(8) };
+}
+
 /** Decodes packed pairs into views of `data` (no copies). */
-export function decodePairs(data: Uint8Array, count: number): { key: Uint8Array; value: Uint8Array }[] {
+export function decodePairs(input: Uint8Array, count: number): { key: Uint8Array; value: Uint8Array }[] {
+  // Plain Uint8Array views are cheaper to create than Buffer views in Bun.
+  const data = new Uint8Array(input.buffer, input.byteOffset, input.byteLength);
   const out = new Array<{ key: Uint8Array; value: Uint8Array }>(count);
   const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
   let pos = 0;
@@ -90,6 +99,18 @@ export function decodePairs(data: Uint8Array, count: number): { key: Uint8Array;
     out[i] = { key, value };
   }
   return out;
+}
+
+/** The key of the last of `count` packed pairs (a view), found by walking the lengths only. */
+export function lastKey(data: Uint8Array, count: number): Uint8Array {
+  const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
+  let pos = 0;
+  for (let i = 0; i < count - 1; i++) {
+    pos += 4 + view.getUint32(pos, true);
+    pos += 4 + view.getUint32(pos, true);
+  }
+  const klen = view.getUint32(pos, true);
+  return data.subarray(pos + 4, pos + 4 + klen);
 }
 
 /** Decodes packed multi-get results (views of `data`; undefined where missing). */

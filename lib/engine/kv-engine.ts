@@ -31,9 +31,13 @@ export interface ScanOptions {
   keysOnly?: boolean;
 }
 
-/** One page of a scan. */
+/** One page of a scan. `pairs` is decoded on first access, so callers that need only `count`
+ * (or the continuation) pay for no per-pair objects. */
 export interface ScanPage {
-  pairs: KvPair[];
+  /** Number of pairs in this page. */
+  readonly count: number;
+  /** The pairs, as views into the page's one buffer. */
+  readonly pairs: KvPair[];
   /** True when the range holds more pairs past this page; continue with `next`. */
   more: boolean;
   /** Options for the following page (undefined when `more` is false). */

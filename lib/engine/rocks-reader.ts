@@ -4,7 +4,7 @@
  */
 import type { Database as NativeDatabase } from "../../native/photon-native.d.ts";
 import { EngineErrors, fromNative } from "./errors.ts";
-import { copyBytes, decodePairs, decodeValues, keyAfter, packKeys, prefixEnd } from "./codec.ts";
+import { copyBytes, decodePairs, lastKey, splitScanHeader, decodeValues, keyAfter, packKeys, prefixEnd } from "./codec.ts";
 import type { KvPair, KvReader, ScanOptions, ScanPage } from "./kv-engine.ts";
 
 const defaultLimit = 1000;
@@ -57,15 +57,23 @@ export class RocksReader implements KvReader {
     } catch (e) {
       throw fromNative(e);
     }
-    const pairs = decodePairs(batch.data, batch.count);
+    const { count, more, pairs: packed } = splitScanHeader(batch);
     let next: ScanOptions | undefined;
-    const last = pairs[pairs.length - 1];
-    if (batch.more && last) {
+    if (more && count > 0) {
       // Continue past the last key seen: forward from key+0x00, reverse up to (exclusive) key.
+      const last = lastKey(packed, count);
       const { prefix: _prefix, ...rest } = options;
-      next = options.reverse ? { ...rest, start, end: copyBytes(last.key) } : { ...rest, start: keyAfter(last.key), end };
+      next = options.reverse ? { ...rest, start, end: copyBytes(last) } : { ...rest, start: keyAfter(last), end };
     }
-    return { pairs, more: batch.more, next };
+    let decoded: KvPair[] | undefined;
+    return {
+      count,
+      more,
+      next,
+      get pairs() {
+        return (decoded ??= decodePairs(packed, count));
+      },
+    };
   }
 
   *scanAll(cf: number, options: ScanOptions = {}): Generator<KvPair> {

@@ -1,10 +1,10 @@
 //! JS binding of photon-engine: a `Database` class whose methods each cross the boundary once.
 
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
-use napi::bindgen_prelude::{Buffer, Uint8Array};
-use napi::Result;
+use napi::bindgen_prelude::{BufferSlice, Uint8Array};
+use napi::{Env, Result};
 use napi_derive::napi;
 use photon_engine::{Engine, EngineOptions, ScanRequest};
 
@@ -34,19 +34,17 @@ pub struct ScanOptions {
     pub snapshot: Option<u32>,
 }
 
-/// A scan's packed pairs (see codec) with their count and whether more remain.
-#[napi(object)]
-pub struct ScanBatch {
-    pub data: Buffer,
-    pub count: u32,
-    pub more: bool,
-}
-
 /// An open RocksDB database.
 #[napi]
 pub struct Database {
     engine: Arc<Engine>,
+    /// Reused output buffer: results are packed here, then copied once into a JS buffer, so a
+    /// scan allocates no native memory per call.
+    scratch: Mutex<Vec<u8>>,
 }
+
+/// Cap on the scratch buffer kept between calls (larger results are freed after use).
+const SCRATCH_KEEP: usize = 8 << 20;
 
 #[napi]
 impl Database {
@@ -64,7 +62,7 @@ impl Database {
             if let Some(v) = x.compression { o.compression = v; }
         }
         let engine = Engine::open(Path::new(&path), &o).map_err(js_err)?;
-        Ok(Database { engine: Arc::new(engine) })
+        Ok(Database { engine: Arc::new(engine), scratch: Mutex::new(Vec::with_capacity(256 << 10)) })
     }
 
     /// Column family names in index order.
@@ -75,16 +73,18 @@ impl Database {
 
     /// Value of `key`, or null.
     #[napi]
-    pub fn get(&self, cf: u32, key: &[u8], snapshot: Option<u32>) -> Result<Option<Buffer>> {
+    pub fn get<'env>(&self, env: &'env Env, cf: u32, key: &[u8], snapshot: Option<u32>) -> Result<Option<BufferSlice<'env>>> {
         self.engine
-            .get_with(cf_index(cf)?, key, snapshot, |v| v.map(|v| Buffer::from(v.to_vec())))
-            .map_err(js_err)
+            .get_with(cf_index(cf)?, key, snapshot, |v| v.map(|v| BufferSlice::copy_from(env, v)))
+            .map_err(js_err)?
+            .transpose()
     }
 
     /// Values of packed keys, packed in order (missing ones marked).
     #[napi]
-    pub fn multi_get(&self, cf: u32, packed_keys: &[u8], snapshot: Option<u32>) -> Result<Buffer> {
-        self.engine.multi_get(cf_index(cf)?, packed_keys, snapshot).map(Buffer::from).map_err(js_err)
+    pub fn multi_get<'env>(&self, env: &'env Env, cf: u32, packed_keys: &[u8], snapshot: Option<u32>) -> Result<BufferSlice<'env>> {
+        let cf = cf_index(cf)?;
+        self.with_scratch(env, |out| self.engine.multi_get_into(cf, packed_keys, snapshot, out).map_err(js_err))
     }
 
     /// Writes one key.
@@ -111,9 +111,10 @@ impl Database {
         self.engine.write(packed, sync.unwrap_or(false)).map_err(js_err)
     }
 
-    /// Scans one column family within the given bounds and limits.
+    /// Scans one column family within the given bounds and limits. The result is one buffer:
+    /// `count:u32 more:u32` followed by `count` packed pairs.
     #[napi]
-    pub fn scan(&self, cf: u32, options: Option<ScanOptions>) -> Result<ScanBatch> {
+    pub fn scan<'env>(&self, env: &'env Env, cf: u32, options: Option<ScanOptions>) -> Result<BufferSlice<'env>> {
         let o = options.unwrap_or(ScanOptions {
             start: None, end: None, limit: None, max_bytes: None, reverse: None, keys_only: None, snapshot: None,
         });
@@ -127,8 +128,13 @@ impl Database {
             keys_only: o.keys_only.unwrap_or(false),
             snapshot: o.snapshot,
         };
-        let res = self.engine.scan(&req).map_err(js_err)?;
-        Ok(ScanBatch { data: Buffer::from(res.data), count: res.count, more: res.more })
+        self.with_scratch(env, |out| {
+            out.extend_from_slice(&[0u8; 8]);
+            let (count, more) = self.engine.scan_into(&req, out).map_err(js_err)?;
+            out[..4].copy_from_slice(&count.to_le_bytes());
+            out[4..8].copy_from_slice(&(more as u32).to_le_bytes());
+            Ok(())
+        })
     }
 
     /// Takes a snapshot; returns its id.
@@ -171,6 +177,20 @@ impl Database {
     #[napi(getter)]
     pub fn is_open(&self) -> bool {
         self.engine.is_open()
+    }
+}
+
+impl Database {
+    /// Runs `fill` on the cleared scratch buffer and copies the result into a new JS buffer.
+    fn with_scratch<'env>(&self, env: &'env Env, fill: impl FnOnce(&mut Vec<u8>) -> Result<()>) -> Result<BufferSlice<'env>> {
+        let mut scratch = self.scratch.lock().map_err(|_| napi::Error::from_reason("[ENGINE:StorageError] scratch poisoned"))?;
+        scratch.clear();
+        fill(&mut scratch)?;
+        let out = BufferSlice::copy_from(env, scratch.as_slice());
+        if scratch.capacity() > SCRATCH_KEEP {
+            *scratch = Vec::with_capacity(256 << 10);
+        }
+        out
     }
 }
 

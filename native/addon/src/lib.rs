@@ -16,3 +16,9 @@ pub(crate) fn js_err(e: photon_engine::EngineError) -> napi::Error {
 pub fn native_version() -> String {
     env!("CARGO_PKG_VERSION").to_string()
 }
+
+/// Does nothing: lets benchmarks measure the bare cost of one N-API call.
+#[napi_derive::napi]
+pub fn noop(x: u32) -> u32 {
+    x
+}

@@ -155,6 +155,13 @@ impl Engine {
     /// Reads many keys of one column family (`keys` packed as codec keys) and returns the values
     /// packed in the same order, missing ones marked.
     pub fn multi_get(&self, cf: u8, packed_keys: &[u8], snapshot: Option<u32>) -> Result<Vec<u8>> {
+        let mut out = Vec::new();
+        self.multi_get_into(cf, packed_keys, snapshot, &mut out)?;
+        Ok(out)
+    }
+
+    /// Like `multi_get`, appending to `out`.
+    pub fn multi_get_into(&self, cf: u8, packed_keys: &[u8], snapshot: Option<u32>, out: &mut Vec<u8>) -> Result<()> {
         let mut keys = Vec::new();
         let mut r = Reader::new(packed_keys);
         while !r.done() {
@@ -165,14 +172,13 @@ impl Engine {
             let guard = o.lock_snapshots(snapshot)?;
             let ro = read_options(&guard, snapshot)?;
             let values = o.db.batched_multi_get_cf_opt(cf, &keys, false, &ro);
-            let mut out = Vec::with_capacity(keys.len() * 64);
             for v in values {
                 match v? {
-                    Some(v) => codec::put_bytes(&mut out, &v),
-                    None => codec::put_missing(&mut out),
+                    Some(v) => codec::put_bytes(out, &v),
+                    None => codec::put_missing(out),
                 }
             }
-            Ok(out)
+            Ok(())
         })
     }
 
@@ -213,6 +219,16 @@ impl Engine {
 
     /// Scans a range and returns up to the request's limits, packed.
     pub fn scan(&self, req: &ScanRequest) -> Result<ScanResult> {
+        let mut res = ScanResult::default();
+        let (count, more) = self.scan_into(req, &mut res.data)?;
+        res.count = count;
+        res.more = more;
+        Ok(res)
+    }
+
+    /// Like `scan`, appending the packed pairs to `out` (reuse one buffer across calls to avoid
+    /// allocating per scan); returns (count, more).
+    pub fn scan_into(&self, req: &ScanRequest, out: &mut Vec<u8>) -> Result<(u32, bool)> {
         self.with(|o| {
             let cf = o.cf(req.cf)?;
             let guard = o.lock_snapshots(req.snapshot)?;
@@ -229,18 +245,18 @@ impl Engine {
             } else {
                 it.seek(req.start);
             }
-            let mut res = ScanResult::default();
+            let (base, mut count, mut more) = (out.len(), 0u32, false);
             while it.valid() {
-                let reached_count = req.limit > 0 && res.count as usize >= req.limit;
-                let reached_bytes = req.max_bytes > 0 && res.count > 0 && res.data.len() >= req.max_bytes;
+                let reached_count = req.limit > 0 && count as usize >= req.limit;
+                let reached_bytes = req.max_bytes > 0 && count > 0 && out.len() - base >= req.max_bytes;
                 if reached_count || reached_bytes {
-                    res.more = true;
+                    more = true;
                     break;
                 }
                 let (k, v) = (it.key().unwrap_or_default(), it.value().unwrap_or_default());
-                codec::put_bytes(&mut res.data, k);
-                codec::put_bytes(&mut res.data, if req.keys_only { &[] } else { v });
-                res.count += 1;
+                codec::put_bytes(out, k);
+                codec::put_bytes(out, if req.keys_only { &[] } else { v });
+                count += 1;
                 if req.reverse {
                     it.prev();
                 } else {
@@ -248,7 +264,7 @@ impl Engine {
                 }
             }
             it.status()?;
-            Ok(res)
+            Ok((count, more))
         })
     }
 

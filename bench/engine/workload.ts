@@ -1,0 +1,156 @@
+/**
+ * The engine workload of bench/engine, as run from Bun against RocksEngine and bun:sqlite.
+ * Mirrors native/engine/src/bin/engine-bench.rs (the pure Rust limit): 16-byte keys, 100-byte
+ * values, single puts, batches of 1000, sync batches of 100, random gets, 100k-key scans.
+ */
+import { Database as Sqlite } from "bun:sqlite";
+import { RocksEngine } from "../../lib/engine/index.ts";
+
+/** Throughput of each case, in operations (or scanned keys) per second. */
+export interface WorkloadResult {
+  single_put: number;
+  batch_put: number;
+  sync_batch: number;
+  random_get: number;
+  scan_keys: number;
+  scan_count: number;
+}
+
+/** 16-byte key: "benchkey" + big-endian u64, like the Rust loop. */
+export function key(i: number): Uint8Array {
+  const k = new Uint8Array(16);
+  k.set(prefix);
+  new DataView(k.buffer).setBigUint64(8, BigInt(i));
+  return k;
+}
+const prefix = new TextEncoder().encode("benchkey");
+const value = new Uint8Array(100).fill(118);
+
+/** xorshift64, the same sequence as the Rust loop. */
+function* xorshift(): Generator<bigint> {
+  let s = 0x9e3779b97f4a7c15n;
+  const mask = (1n << 64n) - 1n;
+  for (;;) {
+    s ^= (s << 13n) & mask;
+    s ^= s >> 7n;
+    s ^= (s << 17n) & mask;
+    yield s;
+  }
+}
+
+function rate(n: number, started: number): number {
+  return n / ((performance.now() - started) / 1000);
+}
+
+/** Random key indices in [0, 2n), precomputed so key generation is not measured. */
+function randomKeys(n: number): Uint8Array[] {
+  const out: Uint8Array[] = new Array(n);
+  const g = xorshift();
+  for (let i = 0; i < n; i++) out[i] = key(Number(g.next().value! % BigInt(2 * n)));
+  return out;
+}
+
+/** Runs the workload against RocksEngine in `dir`. */
+export function runEngine(dir: string, n: number): WorkloadResult {
+  const db = RocksEngine.open(dir);
+  const keys = Array.from({ length: 4 * n }, (_, i) => key(i));
+
+  let t = performance.now();
+  for (let i = 0; i < n; i++) db.put(0, keys[i]!, value);
+  const single_put = rate(n, t);
+
+  t = performance.now();
+  const batch = db.batch();
+  const chunks = Math.floor(n / 1000);
+  for (let c = 0; c < chunks; c++) {
+    batch.clear();
+    for (let i = c * 1000; i < (c + 1) * 1000; i++) batch.put(0, keys[n + i]!, value);
+    db.write(batch);
+  }
+  const batch_put = rate(chunks * 1000, t);
+
+  t = performance.now();
+  const syncs = 200;
+  for (let c = 0; c < syncs; c++) {
+    batch.clear();
+    for (let i = 0; i < 100; i++) batch.put(0, keys[3 * n + c * 100 + i]!, value);
+    db.write(batch, true);
+  }
+  const sync_batch = rate(syncs * 100, t);
+
+  const rnd = randomKeys(n);
+  t = performance.now();
+  let found = 0;
+  for (let i = 0; i < n; i++) found += db.get(0, rnd[i]!)?.length ?? 0;
+  const random_get = rate(n, t);
+  if (found === 0) throw new Error("random gets found nothing");
+
+  const scanLoop = (consume: (page: ReturnType<typeof db.scan>) => number) => {
+    const started = performance.now();
+    let scanned = 0;
+    let rounds = 0;
+    while (performance.now() - started < 1000 || rounds < 3) {
+      scanned += consume(db.scan(0, { start: keys[0], limit: 100_000 }));
+      rounds++;
+    }
+    return rate(scanned, started);
+  };
+  // Every key handed to JS as a view and touched.
+  const scan_keys = scanLoop((page) => {
+    let c = 0;
+    for (const p of page.pairs) c += p.key.length > 0 ? 1 : 0;
+    return c;
+  });
+  // The page fetched, not decoded (what the Rust loop does: it never reads the pairs).
+  const scan_count = scanLoop((page) => page.count);
+  db.close();
+  return { single_put, batch_put, sync_batch, random_get, scan_keys, scan_count };
+}
+
+/** Runs the same workload against bun:sqlite (WAL, synchronous=NORMAL; FULL for sync batches). */
+export function runSqlite(path: string, n: number): WorkloadResult {
+  const db = new Sqlite(path);
+  db.exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;");
+  db.exec("CREATE TABLE kv (k BLOB PRIMARY KEY, v BLOB) WITHOUT ROWID");
+  const put = db.prepare("INSERT OR REPLACE INTO kv (k, v) VALUES (?, ?)");
+  const get = db.prepare("SELECT v FROM kv WHERE k = ?");
+  const scan = db.prepare("SELECT k, v FROM kv WHERE k >= ? ORDER BY k LIMIT 100000");
+  const keys = Array.from({ length: 4 * n }, (_, i) => key(i));
+
+  let t = performance.now();
+  for (let i = 0; i < n; i++) put.run(keys[i]!, value);
+  const single_put = rate(n, t);
+
+  const chunks = Math.floor(n / 1000);
+  const insertChunk = db.transaction((from: number, count: number) => {
+    for (let i = from; i < from + count; i++) put.run(keys[i]!, value);
+  });
+  t = performance.now();
+  for (let c = 0; c < chunks; c++) insertChunk(n + c * 1000, 1000);
+  const batch_put = rate(chunks * 1000, t);
+
+  db.exec("PRAGMA synchronous=FULL");
+  t = performance.now();
+  const syncs = 200;
+  for (let c = 0; c < syncs; c++) insertChunk(3 * n + c * 100, 100);
+  const sync_batch = rate(syncs * 100, t);
+  db.exec("PRAGMA synchronous=NORMAL");
+
+  const rnd = randomKeys(n);
+  t = performance.now();
+  let found = 0;
+  for (let i = 0; i < n; i++) found += (get.get(rnd[i]!) as { v: Uint8Array } | null)?.v.length ?? 0;
+  const random_get = rate(n, t);
+  if (found === 0) throw new Error("random gets found nothing");
+
+  t = performance.now();
+  let scanned = 0;
+  let rounds = 0;
+  while (performance.now() - t < 1000 || rounds < 3) {
+    for (const row of scan.iterate(keys[0]!) as IterableIterator<{ k: Uint8Array }>) scanned += row.k.length > 0 ? 1 : 0;
+    rounds++;
+  }
+  const scan_keys = rate(scanned, t);
+  db.close();
+  return { single_put, batch_put, sync_batch, random_get, scan_keys, scan_count: scan_keys };
+}
