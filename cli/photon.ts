@@ -1,0 +1,38 @@
+#!/usr/bin/env bun
+/**
+ * `photon`: the one command of PhotonCloud — `photon <command> [args] [--flags]`.
+ * Each command lives in cli/commands/<name>.ts and resolves to its exit code.
+ */
+import { processIo, reportError, usageError } from "./io.ts";
+
+const commands: Record<string, { summary: string; load: () => Promise<{ run: (argv: string[]) => Promise<number> }> }> = {
+  up: { summary: "run the all-in-one cloud in the foreground", load: () => import("./commands/up.ts") },
+  status: { summary: "show every running component, its endpoints and health", load: () => import("./commands/status.ts") },
+  version: { summary: "print versions", load: () => import("./commands/version.ts") },
+  config: { summary: "config check FILE: validate a configuration file", load: () => import("./commands/config.ts") },
+  certs: { summary: "create a development CA and per-service certificates", load: () => import("./commands/certs.ts") },
+};
+
+function help(): string {
+  const lines = Object.entries(commands).map(([name, c]) => `  ${name.padEnd(10)} ${c.summary}`);
+  return `usage: photon <command> [args] [--flags]\n\ncommands:\n${lines.join("\n")}\n\nEvery command takes -o json for scripts.\n`;
+}
+
+/** Dispatches argv (without the executable) to its command; resolves to the exit code. */
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === "help" || name === "--help" || name === "-h") {
+    processIo.stdout(help());
+    return name === undefined ? 2 : 0;
+  }
+  if (name === "--version") return (await commands.version!.load()).run([]);
+  const command = Object.hasOwn(commands, name) ? commands[name] : undefined;
+  if (!command) return reportError(processIo, usageError(`unknown command "${name}"; see \`photon help\``));
+  return (await command.load()).run(rest);
+}
+
+if (import.meta.main) {
+  const code = await main(process.argv.slice(2));
+  // `up` keeps running (its servers hold the event loop); every other command ends here.
+  if (code !== 0 || process.argv[2] !== "up") process.exit(code);
+}

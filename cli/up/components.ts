@@ -1,0 +1,8 @@
+/**
+ * The components `photon up` starts, in start order. Each service adds its `Component` here as
+ * it lands (chainfire first: the others keep their state in it).
+ */
+import type { Component } from "../../lib/component.ts";
+
+/** Every component that exists in this build, in the order they must start. */
+export const components: readonly Component[] = [];

@@ -1,0 +1,56 @@
+/**
+ * What the all-in-one supervisor (`photon up`) runs: components. Each service exposes one
+ * `Component`; in a cluster the same component runs alone in its own process.
+ */
+import type { PhotonConfig } from "./config.ts";
+import type { Logger } from "./log.ts";
+import type { Metrics } from "./metrics.ts";
+
+/** What a component gets from the process that starts it. */
+export interface ComponentContext {
+  readonly config: PhotonConfig;
+  /** Absolute path of the component's own directory (`<data_dir>/<name>`), already created. */
+  readonly dataDir: string;
+  readonly logger: Logger;
+  readonly metrics: Metrics;
+}
+
+/** A started component. */
+export interface RunningComponent {
+  /** Named endpoints, e.g. `{ http: "http://127.0.0.1:7071", grpc: "127.0.0.1:2379" }`. */
+  readonly endpoints: Readonly<Record<string, string>>;
+  /** URL answering 200 while the component is healthy. */
+  readonly healthUrl: string;
+  /** Drains and stops; resolves when every resource is released. */
+  stop(): Promise<void>;
+}
+
+/** A PhotonCloud component that the supervisor can start. */
+export interface Component {
+  /** Its name, as in DESIGN.md (`chainfire`, `iam`, ...). */
+  readonly name: string;
+  /** One line on what it is. */
+  readonly description: string;
+  /** Starts it; rejects (with a PhotonError) if it cannot. */
+  start(ctx: ComponentContext): Promise<RunningComponent>;
+}
+
+/** One component's entry in the supervisor's status. */
+export interface ComponentStatus {
+  name: string;
+  description: string;
+  state: "running" | "failed" | "stopped";
+  endpoints: Record<string, string>;
+  healthUrl: string;
+  error?: string;
+}
+
+/** The supervisor's `/v1/status` document, read by `photon status`. */
+export interface SupervisorStatus {
+  node: string;
+  version: string;
+  pid: number;
+  startedAt: string;
+  dataDir: string;
+  components: ComponentStatus[];
+}
