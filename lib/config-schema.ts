@@ -118,7 +118,7 @@ function crossChecks(config: z.output<z.ZodObject<typeof configSections>>, ctx: 
 export const configSchema = z
   .object(
     Object.fromEntries(
-      Object.entries(configSections).map(([name, section]) => [name, section.default({})]),
+      Object.entries(configSections).map(([name, section]) => [name, (section as z.AnyZodObject).default({})]),
     ) as { [K in ConfigSectionName]: z.ZodDefault<(typeof configSections)[K]> },
   )
   .strict()
