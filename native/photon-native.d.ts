@@ -9,6 +9,12 @@ export declare class Database {
   columnFamilies(): Array<string>
   /** Value of `key`, or null. */
   get(cf: number, key: Uint8Array, snapshot?: number | undefined | null): Buffer | null
+  /**
+   * Copies the value of `key` (latest state) into `out` and returns its full length, or -1
+   * when absent. When the length exceeds `out.length` only a prefix was copied: call again
+   * with a larger buffer. The fast path of point reads: no JS object is created natively.
+   */
+  getInto(cf: number, key: Uint8Array, out: Uint8Array): number
   /** Values of packed keys, packed in order (missing ones marked). */
   multiGet(cf: number, packedKeys: Uint8Array, snapshot?: number | undefined | null): Buffer
   /** Writes one key. */

@@ -23,6 +23,18 @@ export function key(i: number): Uint8Array {
   new DataView(k.buffer).setBigUint64(8, BigInt(i));
   return k;
 }
+
+/** One reusable key buffer rewritten per operation, as the Rust loop builds keys on its stack. */
+class KeyCursor {
+  readonly bytes = key(0);
+  private readonly view = new DataView(this.bytes.buffer);
+  /** Points the buffer at key `i` and returns it. */
+  at(i: number): Uint8Array {
+    this.view.setUint32(8, Math.floor(i / 2 ** 32));
+    this.view.setUint32(12, i >>> 0);
+    return this.bytes;
+  }
+}
 const prefix = new TextEncoder().encode("benchkey");
 const value = new Uint8Array(100).fill(118);
 
@@ -42,21 +54,21 @@ function rate(n: number, started: number): number {
   return n / ((performance.now() - started) / 1000);
 }
 
-/** Random key indices in [0, 2n), precomputed so key generation is not measured. */
-function randomKeys(n: number): Uint8Array[] {
-  const out: Uint8Array[] = new Array(n);
+/** Random key indices in [0, 2n) from the xorshift sequence, precomputed as numbers. */
+function randomIndices(n: number): Float64Array {
+  const out = new Float64Array(n);
   const g = xorshift();
-  for (let i = 0; i < n; i++) out[i] = key(Number(g.next().value! % BigInt(2 * n)));
+  for (let i = 0; i < n; i++) out[i] = Number(g.next().value! % BigInt(2 * n));
   return out;
 }
 
 /** Runs the workload against RocksEngine in `dir`. */
 export function runEngine(dir: string, n: number): WorkloadResult {
   const db = RocksEngine.open(dir);
-  const keys = Array.from({ length: 4 * n }, (_, i) => key(i));
+  const k = new KeyCursor();
 
   let t = performance.now();
-  for (let i = 0; i < n; i++) db.put(0, keys[i]!, value);
+  for (let i = 0; i < n; i++) db.put(0, k.at(i), value);
   const single_put = rate(n, t);
 
   t = performance.now();
@@ -64,7 +76,7 @@ export function runEngine(dir: string, n: number): WorkloadResult {
   const chunks = Math.floor(n / 1000);
   for (let c = 0; c < chunks; c++) {
     batch.clear();
-    for (let i = c * 1000; i < (c + 1) * 1000; i++) batch.put(0, keys[n + i]!, value);
+    for (let i = c * 1000; i < (c + 1) * 1000; i++) batch.put(0, k.at(n + i), value);
     db.write(batch);
   }
   const batch_put = rate(chunks * 1000, t);
@@ -73,24 +85,25 @@ export function runEngine(dir: string, n: number): WorkloadResult {
   const syncs = 200;
   for (let c = 0; c < syncs; c++) {
     batch.clear();
-    for (let i = 0; i < 100; i++) batch.put(0, keys[3 * n + c * 100 + i]!, value);
+    for (let i = 0; i < 100; i++) batch.put(0, k.at(3 * n + c * 100 + i), value);
     db.write(batch, true);
   }
   const sync_batch = rate(syncs * 100, t);
 
-  const rnd = randomKeys(n);
+  const rnd = randomIndices(n);
   t = performance.now();
   let found = 0;
-  for (let i = 0; i < n; i++) found += db.get(0, rnd[i]!)?.length ?? 0;
+  for (let i = 0; i < n; i++) found += db.get(0, k.at(rnd[i]!))?.length ?? 0;
   const random_get = rate(n, t);
   if (found === 0) throw new Error("random gets found nothing");
 
+  const start = key(0);
   const scanLoop = (consume: (page: ReturnType<typeof db.scan>) => number) => {
     const started = performance.now();
     let scanned = 0;
     let rounds = 0;
     while (performance.now() - started < 1000 || rounds < 3) {
-      scanned += consume(db.scan(0, { start: keys[0], limit: 100_000 }));
+      scanned += consume(db.scan(0, { start, limit: 100_000 }));
       rounds++;
     }
     return rate(scanned, started);
@@ -136,10 +149,10 @@ export function runSqlite(path: string, n: number): WorkloadResult {
   const sync_batch = rate(syncs * 100, t);
   db.exec("PRAGMA synchronous=NORMAL");
 
-  const rnd = randomKeys(n);
+  const rnd = randomIndices(n);
   t = performance.now();
   let found = 0;
-  for (let i = 0; i < n; i++) found += (get.get(rnd[i]!) as { v: Uint8Array } | null)?.v.length ?? 0;
+  for (let i = 0; i < n; i++) found += (get.get(keys[rnd[i]!]!) as { v: Uint8Array } | null)?.v.length ?? 0;
   const random_get = rate(n, t);
   if (found === 0) throw new Error("random gets found nothing");
 

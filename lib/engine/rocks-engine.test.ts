@@ -55,6 +55,21 @@ describe("RocksEngine", () => {
     expect(code(() => db.get(300, b("k")))).toBe("ENGINE:InvalidArgument");
   });
 
+  it("returns values of every size, each a copy the caller owns", () => {
+    const big = new Uint8Array(200_000).map((_, i) => i % 251);
+    db.put(meta, b("big"), big);
+    db.put(meta, b("small"), b("xyz"));
+    const got = db.get(meta, b("big"))!;
+    expect(got.length).toBe(big.length);
+    expect(Buffer.compare(got, big)).toBe(0);
+    const small = db.get(meta, b("small"))!;
+    db.get(meta, b("big")); // a later read must not change an earlier result
+    expect(s(small)).toBe("xyz");
+    expect(db.get(meta, b("absent"))).toBeUndefined();
+    db.put(meta, b("empty"), new Uint8Array(0));
+    expect(db.get(meta, b("empty"))?.length).toBe(0);
+  });
+
   it("reads many keys in one call, marking missing ones", () => {
     const got = db.multiGet(data, [b("k0001"), b("missing"), b("k0249")]);
     expect(got.map(s)).toEqual(["v1", undefined, "v249"]);

@@ -8,6 +8,8 @@ import { copyBytes, decodePairs, lastKey, splitScanHeader, decodeValues, keyAfte
 import type { KvPair, KvReader, ScanOptions, ScanPage } from "./kv-engine.ts";
 
 const defaultLimit = 1000;
+/** Scratch for point reads (values up to 64 KiB are read in one call). */
+const getScratch = new Uint8Array(64 * 1024);
 
 /** Implements KvReader over the native database, at `snapshotId` when set. */
 export class RocksReader implements KvReader {
@@ -18,7 +20,13 @@ export class RocksReader implements KvReader {
 
   get(cf: number, key: Uint8Array): Uint8Array | undefined {
     try {
-      return this.db.get(cf, key, this.snapshotId) ?? undefined;
+      if (this.snapshotId !== undefined) return this.db.get(cf, key, this.snapshotId) ?? undefined;
+      // Fast path: the value is copied into a reused scratch array, then sliced on the JS side
+      // (cheaper in Bun than a Buffer created natively); large values take the general path.
+      const n = this.db.getInto(cf, key, getScratch);
+      if (n < 0) return undefined;
+      if (n <= getScratch.length) return getScratch.slice(0, n);
+      return this.db.get(cf, key) ?? undefined;
     } catch (e) {
       throw fromNative(e);
     }

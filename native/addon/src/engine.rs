@@ -3,7 +3,7 @@
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
-use napi::bindgen_prelude::{BufferSlice, Uint8Array};
+use napi::bindgen_prelude::{BufferSlice, Uint8Array, Uint8ArraySlice};
 use napi::{Env, Result};
 use napi_derive::napi;
 use photon_engine::{Engine, EngineOptions, ScanRequest};
@@ -78,6 +78,26 @@ impl Database {
             .get_with(cf_index(cf)?, key, snapshot, |v| v.map(|v| BufferSlice::copy_from(env, v)))
             .map_err(js_err)?
             .transpose()
+    }
+
+    /// Copies the value of `key` (latest state) into `out` and returns its full length, or -1
+    /// when absent. When the length exceeds `out.length` only a prefix was copied: call again
+    /// with a larger buffer. The fast path of point reads: no JS object is created natively.
+    #[napi]
+    pub fn get_into(&self, cf: u32, key: &[u8], out: Uint8ArraySlice) -> Result<i64> {
+        let mut out = out;
+        // SAFETY: JS is single-threaded; nothing else touches the array during this call.
+        let out = unsafe { out.as_mut() };
+        self.engine
+            .get_with(cf_index(cf)?, key, None, |v| match v {
+                None => -1,
+                Some(v) => {
+                    let n = v.len().min(out.len());
+                    out[..n].copy_from_slice(&v[..n]);
+                    v.len() as i64
+                }
+            })
+            .map_err(js_err)
     }
 
     /// Values of packed keys, packed in order (missing ones marked).
