@@ -66,6 +66,8 @@ export interface LoggedEvent extends KvEvent {
 export interface MvccStore {
   /** Revision of the last write visible to readers (flushed). */
   readonly currentRevision: number;
+  /** Revision of the last write including pending (unflushed) ones. */
+  readonly pendingRevision: number;
   /** Revisions below this were compacted away. */
   readonly compactRevision: number;
   /** A range at the query's revision (default: current). Throws Compacted / FutureRev. */
@@ -89,6 +91,12 @@ export interface MvccStore {
   getMeta(name: string): string | undefined;
   /** Sets metadata as part of the pending writes (visible after flush). */
   putMeta(name: string, value: string): void;
+  /** Deletes metadata as part of the pending writes. */
+  deleteMeta(name: string): void;
+  /** Every flushed metadata entry whose name starts with `prefix`. */
+  scanMeta(prefix: string): [string, string][];
+  /** Every current key with its lease, for rebuilding lease attachments at start. */
+  leasedKeys(): { key: Uint8Array; lease: number }[];
   /** Approximate bytes on disk. */
   sizeBytes(): number;
   /** Closes the engine. */

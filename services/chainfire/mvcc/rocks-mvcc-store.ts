@@ -79,6 +79,10 @@ export class RocksMvccStore implements MvccStore {
     return this.rev;
   }
 
+  get pendingRevision(): number {
+    return this.pendingRev;
+  }
+
   get compactRevision(): number {
     return this.compactRev;
   }
@@ -321,6 +325,28 @@ export class RocksMvccStore implements MvccStore {
   putMeta(name: string, value: string): void {
     this.pendingMeta.set(name, value);
     this.batch.put(this.metaCf, te.encode(metaPrefix + name), te.encode(value));
+  }
+
+  deleteMeta(name: string): void {
+    this.pendingMeta.delete(name);
+    this.batch.delete(this.metaCf, te.encode(metaPrefix + name));
+  }
+
+  scanMeta(prefix: string): [string, string][] {
+    const out: [string, string][] = [];
+    for (const p of this.engine.scanAll(this.metaCf, { prefix: te.encode(metaPrefix + prefix), limit: 4096 })) {
+      out.push([td.decode(p.key).slice(metaPrefix.length), td.decode(p.value)]);
+    }
+    return out;
+  }
+
+  leasedKeys(): { key: Uint8Array; lease: number }[] {
+    const out: { key: Uint8Array; lease: number }[] = [];
+    for (const p of this.engine.scanAll(this.kvCf, { limit: 4096 })) {
+      const kv = decodeKeyValue(p.value);
+      if (kv.lease !== 0) out.push({ key: kv.key, lease: kv.lease });
+    }
+    return out;
   }
 
   sizeBytes(): number {
