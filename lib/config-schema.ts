@@ -73,12 +73,25 @@ export const engineSection = z
   })
   .strict();
 
+/** `[chainfire]`: the control-plane store (etcd v3 API). */
+export const chainfireSection = z
+  .object({
+    /** Port of the etcd v3 gRPC API (etcd's client port). */
+    client_port: portSchema.default(2379),
+    /** Port of /healthz, /readyz and /metrics. */
+    http_port: portSchema.default(2381),
+    /** Database size that raises the NOSPACE alarm, in bytes (etcd's default 2 GiB). */
+    quota_bytes: z.number().int().min(1).default(2 * 1024 ** 3),
+  })
+  .strict();
+
 /** Every section, keyed by its TOML table name. Add new sections here. */
 export const configSections = {
   node: nodeSection,
   admin: adminSection,
   tls: tlsSection,
   engine: engineSection,
+  chainfire: chainfireSection,
 } as const;
 
 /** The name of a configuration section. */

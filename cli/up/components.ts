@@ -3,6 +3,7 @@
  * it lands (chainfire first: the others keep their state in it).
  */
 import type { Component } from "../../lib/component.ts";
+import { chainfireComponent } from "../../services/chainfire/component.ts";
 
 /** Every component that exists in this build, in the order they must start. */
-export const components: readonly Component[] = [];
+export const components: readonly Component[] = [chainfireComponent];

@@ -20,6 +20,7 @@ import {
 import { decodeEvent, decodeKeyValue, encodeEvent, encodeKeyValue, type KeyValue } from "./key-value.ts";
 import type { LoggedEvent, MvccStore, RangeQuery, RangeResult, WriteTxn } from "./mvcc-store.ts";
 import { bounds, finishRange, needsFullScan, type Bounds } from "./range.ts";
+import { defragment, hashHistory, snapshotChunks } from "./rocks-mvcc-maintenance.ts";
 
 const te = new TextEncoder();
 const td = new TextDecoder();
@@ -347,6 +348,21 @@ export class RocksMvccStore implements MvccStore {
       if (kv.lease !== 0) out.push({ key: kv.key, lease: kv.lease });
     }
     return out;
+  }
+
+  /** A consistent snapshot of the whole store, in chunks (see rocks-mvcc-maintenance.ts). */
+  snapshot(chunkBytes?: number): Generator<Uint8Array> {
+    return snapshotChunks(this.engine, [this.kvCf, this.histCf, this.eventsCf, this.metaCf], chunkBytes);
+  }
+
+  /** CRC-32 of the history up to `revision` (0 = all): equal on replicas with equal history. */
+  hashKv(revision: number): number {
+    return hashHistory(this.engine, this.histCf, revision);
+  }
+
+  /** Compacts the engine's files (etcd's defragment). */
+  defragment(): void {
+    defragment(this.engine, [this.kvCf, this.histCf, this.eventsCf, this.metaCf]);
   }
 
   sizeBytes(): number {

@@ -1,0 +1,19 @@
+/** The etcd v3 gRPC services chainfire serves, loaded once from proto/etcd/rpc.proto. */
+import { join } from "node:path";
+import { loadRoot, serviceFromRoot } from "../../../lib/grpc/index.ts";
+
+/** Path of etcd's rpc.proto in the repository. */
+export const RPC_PROTO = join(import.meta.dir, "..", "..", "..", "proto", "etcd", "rpc.proto");
+
+const root = loadRoot(RPC_PROTO);
+
+/** etcdserverpb.KV */
+export const kvService = serviceFromRoot(root, "etcdserverpb.KV");
+/** etcdserverpb.Watch */
+export const watchService = serviceFromRoot(root, "etcdserverpb.Watch");
+/** etcdserverpb.Lease */
+export const leaseService = serviceFromRoot(root, "etcdserverpb.Lease");
+/** etcdserverpb.Cluster */
+export const clusterService = serviceFromRoot(root, "etcdserverpb.Cluster");
+/** etcdserverpb.Maintenance */
+export const maintenanceService = serviceFromRoot(root, "etcdserverpb.Maintenance");

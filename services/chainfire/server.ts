@@ -1,0 +1,112 @@
+/**
+ * A running chainfire node: the etcd v3 gRPC API (KV, Watch, Lease, Cluster, Maintenance) on
+ * one port and /healthz, /readyz, /metrics on another.
+ */
+import { readFileSync } from "node:fs";
+import { GrpcServer } from "../../lib/grpc/index.ts";
+import { startHttpServer, type HttpServer } from "../../lib/http-server.ts";
+import type { Logger } from "../../lib/log.ts";
+import type { Metrics } from "../../lib/metrics.ts";
+import { clusterHandlers } from "./api/cluster.ts";
+import { clusterService, kvService, leaseService, maintenanceService, watchService } from "./api/definitions.ts";
+import { kvHandlers } from "./api/kv.ts";
+import { leaseHandlers } from "./api/lease.ts";
+import { maintenanceHandlers } from "./api/maintenance.ts";
+import { watchHandlers } from "./api/watch.ts";
+import { ChainfireService } from "./service.ts";
+
+/** TLS files of the client listener; `caFile` + `requireClientCert` for mTLS. */
+export interface ChainfireTls {
+  certFile: string;
+  keyFile: string;
+  caFile?: string;
+  requireClientCert?: boolean;
+}
+
+/** Options of startChainfire. */
+export interface ChainfireServerOptions {
+  dataDir: string;
+  name: string;
+  host: string;
+  /** gRPC port (0 picks one). */
+  port: number;
+  /** HTTP port of health and metrics (0 picks one). */
+  httpPort: number;
+  quotaBytes?: number;
+  tls?: ChainfireTls;
+  logger: Logger;
+  metrics: Metrics;
+}
+
+/** A started node. */
+export interface ChainfireServer {
+  readonly service: ChainfireService;
+  /** The client endpoint, e.g. `http://127.0.0.1:2379` (https with TLS). */
+  readonly endpoint: string;
+  readonly http: HttpServer;
+  stop(): Promise<void>;
+}
+
+/** Starts chainfire: opens the store, serves gRPC and HTTP. */
+export async function startChainfire(o: ChainfireServerOptions): Promise<ChainfireServer> {
+  const service = ChainfireService.open({
+    dataDir: o.dataDir,
+    name: o.name,
+    logger: o.logger,
+    ...(o.quotaBytes ? { quotaBytes: o.quotaBytes } : {}),
+  });
+  const grpc = new GrpcServer({
+    logger: o.logger,
+    ...(o.tls
+      ? {
+          tls: {
+            cert: readFileSync(o.tls.certFile),
+            key: readFileSync(o.tls.keyFile),
+            ...(o.tls.caFile ? { ca: readFileSync(o.tls.caFile) } : {}),
+            ...(o.tls.requireClientCert ? { requestCert: true, rejectUnauthorized: true } : {}),
+          },
+        }
+      : {}),
+  });
+  grpc
+    .addService(kvService, kvHandlers(service))
+    .addService(watchService, watchHandlers(service))
+    .addService(leaseService, leaseHandlers(service))
+    .addService(clusterService, clusterHandlers(service))
+    .addService(maintenanceService, maintenanceHandlers(service));
+  let port: number;
+  try {
+    port = await grpc.listen(o.port, o.host);
+  } catch (e) {
+    await service.close();
+    throw e;
+  }
+  const host = o.host === "0.0.0.0" ? "127.0.0.1" : o.host;
+  const endpoint = `${o.tls ? "https" : "http"}://${host}:${port}`;
+  service.setClientUrls([endpoint]);
+  const revision = o.metrics.gauge("chainfire_revision", "Current MVCC revision");
+  const http = startHttpServer({
+    component: "chainfire",
+    host: o.host,
+    port: o.httpPort,
+    metrics: o.metrics,
+    logger: o.logger,
+    readiness: () => {
+      revision.set(service.store.currentRevision);
+      return true;
+    },
+  });
+  o.logger.info("chainfire serving", { endpoint, http: http.url, revision: service.store.currentRevision });
+  let stopping: Promise<void> | undefined;
+  return {
+    service,
+    endpoint,
+    http,
+    stop: () =>
+      (stopping ??= (async () => {
+        await http.stop(2_000);
+        await grpc.stop(2_000);
+        await service.close();
+      })()),
+  };
+}
