@@ -13,16 +13,18 @@ const dataDir = join(work, "data");
 
 /** Runs a photon command to completion. */
 async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const p = Bun.spawn([process.execPath, photon, ...args], { cwd: work, stdout: "pipe", stderr: "pipe", env: { ...process.env, PHOTON_LOG_LEVEL: "warn" } });
+  const p = Bun.spawn([process.execPath, photon, ...args], { cwd: work, stdout: "pipe", stderr: "pipe", env: { ...env, PHOTON_LOG_LEVEL: "warn" } });
   const [stdout, stderr, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
   return { code, stdout, stderr };
 }
 
+/** Every listener on a free port, so tests never collide with each other or a real etcd. */
+const env = { ...process.env, PHOTON_CHAINFIRE_CLIENT_PORT: "0", PHOTON_CHAINFIRE_HTTP_PORT: "0" };
 let up: ReturnType<typeof Bun.spawn>;
 let adminUrl: string;
 
 beforeAll(async () => {
-  up = Bun.spawn([process.execPath, photon, "up", "--data-dir", dataDir, "--port", "0"], { cwd: work, stdout: "pipe", stderr: "pipe" });
+  up = Bun.spawn([process.execPath, photon, "up", "--data-dir", dataDir, "--port", "0"], { cwd: work, stdout: "pipe", stderr: "pipe", env });
   const runFile = join(dataDir, "run", "supervisor.json");
   for (let i = 0; i < 200 && !existsSync(runFile); i++) await Bun.sleep(25);
   adminUrl = JSON.parse(readFileSync(runFile, "utf8")).adminUrl;
@@ -50,6 +52,20 @@ describe("photon up", () => {
     expect(status.components[0]).toMatchObject({ name: "supervisor", state: "running", health: "ok", endpoints: { admin: adminUrl } });
     const text = await cli("status", "--url", adminUrl);
     expect(text.stdout).toMatch(/supervisor\s+running\s+ok/);
+    expect(text.stdout).toMatch(/chainfire\s+running\s+ok\s+etcd=http:\/\/127\.0\.0\.1:\d+/);
+  });
+
+  it("serves chainfire's etcd API to etcdctl", async () => {
+    const etcdctl = Bun.which("etcdctl");
+    if (!etcdctl) return console.log("skip: etcdctl not installed");
+    const status = JSON.parse((await cli("status", "--url", adminUrl, "-o", "json")).stdout);
+    const etcd = status.components.find((c: { name: string }) => c.name === "chainfire").endpoints.etcd.replace("http://", "");
+    const run = async (...args: string[]) => {
+      const p = Bun.spawn([etcdctl, `--endpoints=${etcd}`, ...args], { env: { ...process.env, ETCDCTL_API: "3" }, stdout: "pipe" });
+      return new Response(p.stdout).text();
+    };
+    expect((await run("put", "hello", "world")).trim()).toBe("OK");
+    expect(await run("get", "hello", "--print-value-only")).toBe("world\n");
   });
 
   it("refuses a second node on the same data directory with exit 2", async () => {
@@ -80,7 +96,7 @@ describe("photon up", () => {
 
   it("rejects a wrong type from the environment naming the variable", async () => {
     const p = Bun.spawn([process.execPath, photon, "up", "--data-dir", join(work, "env")], {
-      cwd: work, stdout: "pipe", stderr: "pipe", env: { ...process.env, PHOTON_ADMIN_HTTP_PORT: "abc" },
+      cwd: work, stdout: "pipe", stderr: "pipe", env: { ...env, PHOTON_ADMIN_HTTP_PORT: "abc" },
     });
     const [stderr, code] = await Promise.all([new Response(p.stderr).text(), p.exited]);
     expect(code).toBe(2);
