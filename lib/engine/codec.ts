@@ -14,13 +14,11 @@ const MISSING = 0xffffffff;
 /** A growable byte buffer with little-endian u32 writes. */
 export class PackedWriter {
   private buf: Uint8Array;
-  private view: DataView;
   /** Bytes written so far. */
   length = 0;
 
   constructor(initial = 4096) {
     this.buf = new Uint8Array(initial);
-    this.view = new DataView(this.buf.buffer);
   }
 
   private reserve(n: number): void {
@@ -31,15 +29,23 @@ export class PackedWriter {
     const next = new Uint8Array(size);
     next.set(this.buf.subarray(0, this.length));
     this.buf = next;
-    this.view = new DataView(next.buffer);
   }
 
   /** Appends a length-prefixed byte string. */
   bytes(b: Uint8Array): void {
-    this.reserve(4 + b.length);
-    this.view.setUint32(this.length, b.length, true);
-    this.buf.set(b, this.length + 4);
-    this.length += 4 + b.length;
+    const n = b.length;
+    this.reserve(4 + n);
+    const buf = this.buf;
+    let p = this.length;
+    buf[p] = n;
+    buf[p + 1] = n >>> 8;
+    buf[p + 2] = n >>> 16;
+    buf[p + 3] = n >>> 24;
+    p += 4;
+    // A plain loop beats TypedArray#set for the short keys that dominate batches.
+    if (n <= 32) for (let i = 0; i < n; i++) buf[p + i] = b[i]!;
+    else buf.set(b, p);
+    this.length = p + n;
   }
 
   /** Appends an op tag and column family index. */
