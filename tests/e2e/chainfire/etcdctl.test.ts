@@ -6,9 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from "bun:test";
 import { existsSync, mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createLogger } from "../../../lib/log.ts";
-import { createMetrics } from "../../../lib/metrics.ts";
-import { startChainfire, type ChainfireServer } from "../../../services/chainfire/server.ts";
+import type { ChainfireServer } from "../../../services/chainfire/server.ts";
+import { startTestChainfire } from "../../support/chainfire.ts";
 
 const etcdctl = Bun.which("etcdctl");
 const dir = mkdtempSync(join(tmpdir(), "chainfire-etcdctl-"));
@@ -40,15 +39,7 @@ async function ctlIn(input: string, ...args: string[]) {
 
 beforeAll(async () => {
   if (!etcdctl) return;
-  server = await startChainfire({
-    dataDir: join(dir, "n1"),
-    name: "n1",
-    host: "127.0.0.1",
-    port: 0,
-    httpPort: 0,
-    logger: createLogger("chainfire", { level: "error" }),
-    metrics: createMetrics("chainfire"),
-  });
+  server = await startTestChainfire(join(dir, "n1"));
   endpoint = server.endpoint.replace("http://", "");
 });
 

@@ -4,24 +4,15 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Etcd3 } from "etcd3";
-import { createLogger } from "../../../lib/log.ts";
-import { createMetrics } from "../../../lib/metrics.ts";
-import { startChainfire, type ChainfireServer } from "../../../services/chainfire/server.ts";
+import type { ChainfireServer } from "../../../services/chainfire/server.ts";
+import { startTestChainfire } from "../../support/chainfire.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "chainfire-etcd3-"));
 let server: ChainfireServer;
 let client: Etcd3;
 
 beforeAll(async () => {
-  server = await startChainfire({
-    dataDir: join(dir, "n1"),
-    name: "n1",
-    host: "127.0.0.1",
-    port: 0,
-    httpPort: 0,
-    logger: createLogger("chainfire", { level: "error" }),
-    metrics: createMetrics("chainfire"),
-  });
+  server = await startTestChainfire(join(dir, "n1"));
   client = new Etcd3({ hosts: server.endpoint });
 });
 
