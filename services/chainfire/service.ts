@@ -48,6 +48,11 @@ export interface ChainfireOptions {
   peerUrls?: string[];
   /** NOSPACE alarm threshold (default 2 GiB, like etcd). */
   quotaBytes?: number;
+  /**
+   * Values gathered per unsorted Range response before it stops with `more` (default 8 MiB, under
+   * the gRPC layer's 16 MiB message limit): a huge range is paged, never buffered whole.
+   */
+  maxResponseBytes?: number;
   store?: MvccStoreOptions;
   logger: Logger;
   /** How often expired leases are looked for (ms). */
@@ -119,7 +124,7 @@ export class ChainfireService {
   async range(req: RangeRequest): Promise<WithHeader<RangeResult>> {
     checkKey(req.key);
     if (!req.serializable) await this.log.readBarrier();
-    const result = this.store.range(req);
+    const result = this.store.range({ ...req, maxBytes: this.options.maxResponseBytes ?? 8 * 1024 * 1024 });
     return { header: this.header(), ...result };
   }
 

@@ -27,6 +27,11 @@ export interface RangeQuery {
   maxModRevision?: number;
   minCreateRevision?: number;
   maxCreateRevision?: number;
+  /**
+   * Beyond etcd: stop an unsorted range once about this many bytes of values were gathered and
+   * report `more` (continue from the last key), so one response never holds an unbounded range.
+   */
+  maxBytes?: number;
 }
 
 /** The result of a range. `count` is the number of keys in the range before limit/filters. */

@@ -138,6 +138,17 @@ describe("RocksMvccStore", () => {
     expect(keys(store.range({ key: b("c"), rangeEnd: b("\0") }))).toEqual(["c", "d"]);
   });
 
+  it("bounds an unsorted range by bytes and reports more", () => {
+    for (let i = 0; i < 50; i++) store.write((t) => t.put(b(`big/${String(i).padStart(2, "0")}`), new Uint8Array(1000), 0));
+    store.flush(false);
+    const r = store.range({ key: b("big/"), rangeEnd: b("big0"), maxBytes: 10_000 });
+    expect(r.kvs.length).toBe(10);
+    expect(r).toMatchObject({ count: 50, more: true });
+    const rest = store.range({ key: new Uint8Array([...r.kvs[9]!.key, 0]), rangeEnd: b("big0"), maxBytes: 100_000 });
+    expect(rest.kvs.length).toBe(40);
+    expect(rest.more).toBe(false);
+  });
+
   it("reads any revision between the compact revision and now", () => {
     put("k", "v1"); // 1
     put("j", "x"); // 2

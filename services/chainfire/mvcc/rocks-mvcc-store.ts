@@ -107,11 +107,16 @@ export class RocksMvccStore implements MvccStore {
     }
     if (b.empty) return finishRange([], 0, q);
     if (own) return this.rangeMerged(q, b, own);
-    const full = needsFullScan(q) || (q.limit ?? 0) === 0;
+    const sorted = needsFullScan(q);
+    const full = sorted || (q.limit ?? 0) === 0;
     const want = full ? Infinity : q.limit! + 1;
     const reverse = !full && q.sortOrder === "DESCEND" && (q.sortTarget ?? "KEY") === "KEY";
+    // A byte budget bounds what one response holds (unsorted ranges stop early, `more` set).
+    const budget = !sorted && q.maxBytes ? q.maxBytes : Infinity;
     const kvs: KeyValue[] = [];
     let count = 0;
+    let bytes = 0;
+    let truncated = false;
     if (!q.countOnly) {
       let opts: { start: Uint8Array; end?: Uint8Array; limit: number; reverse: boolean } | undefined = {
         start: b.start,
@@ -119,22 +124,28 @@ export class RocksMvccStore implements MvccStore {
         limit: Math.min(want, 4096),
         reverse,
       };
-      while (opts && kvs.length < want) {
+      outer: while (opts && kvs.length < want) {
         const page = this.engine.scan(this.kvCf, opts);
         for (const p of page.pairs) {
           if (kvs.length >= want) break;
+          if (bytes >= budget) {
+            truncated = true;
+            break outer;
+          }
           kvs.push(decodeKeyValue(p.value));
+          bytes += p.value.length;
         }
         opts = page.next as typeof opts;
         if (opts) opts.limit = Math.min(want - kvs.length, 4096);
       }
-      if (kvs.length < want) count = kvs.length;
+      if (kvs.length < want && !truncated) count = kvs.length;
     }
-    if (count === 0 && (q.countOnly || kvs.length >= want)) count = this.countKeys(b.start, b.end);
+    if (count === 0 && (q.countOnly || truncated || kvs.length >= want)) count = this.countKeys(b.start, b.end);
     if (reverse) {
       // Descending by key: finishRange expects key order for its stable sort; it re-sorts.
       kvs.reverse();
     }
+    if (truncated) return { ...finishRange(kvs, count, q), more: true };
     return finishRange(kvs, count, q);
   }
 
