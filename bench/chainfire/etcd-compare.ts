@@ -46,10 +46,11 @@ function frame(body: Uint8Array): Uint8Array {
 
 const work = mkdtempSync(join(tmpdir(), "chainfire-bench-"));
 const key = new TextEncoder().encode("bench/key-000001");
+const { Put, Range } = kvService.methods as Record<"Put" | "Range", NonNullable<(typeof kvService.methods)[string]>>;
 const requests = {
-  put: { path: kvService.methods.Put.path, body: frame(kvService.methods.Put.encodeRequest({ key, value: new Uint8Array(100).fill(120) })) },
-  get: { path: kvService.methods.Range.path, body: frame(kvService.methods.Range.encodeRequest({ key })) },
-  "get-serializable": { path: kvService.methods.Range.path, body: frame(kvService.methods.Range.encodeRequest({ key, serializable: true })) },
+  put: { path: Put.path, body: frame(Put.encodeRequest({ key, value: new Uint8Array(100).fill(120) })) },
+  get: { path: Range.path, body: frame(Range.encodeRequest({ key })) },
+  "get-serializable": { path: Range.path, body: frame(Range.encodeRequest({ key, serializable: true })) },
 };
 for (const [name, r] of Object.entries(requests)) writeFileSync(join(work, `${name}.bin`), r.body);
 
