@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// `npm test`: the Rust unit tests of native/ (cargo test), then every bun test of the repository.
+// `npm test`: the Rust unit tests of native/ (cargo test), the TypeScript typecheck, then every
+// bun test of the repository.
 // Ends with one summary line, `N passed, N failed, N skipped`, and exits non-zero on any failure.
 import { spawn } from "node:child_process";
 import { dirname, join } from "node:path";
@@ -28,6 +29,11 @@ passed += sum(cargo.output, /test result: \w+\. (\d+) passed/g);
 failed += sum(cargo.output, /test result: \w+\. \d+ passed; (\d+) failed/g);
 skipped += sum(cargo.output, /(\d+) ignored/g);
 if (cargo.code !== 0) { exit = 1; if (failed === 0) failed = 1; }
+
+// The TypeScript typecheck counts as one test: a type error fails the run.
+const tsc = await run(join(root, "node_modules", ".bin", "tsc"), ["--noEmit", "-p", root]);
+if (tsc.code === 0) passed += 1;
+else { failed += 1; exit = 1; }
 
 const bunArgs = ["test", ...process.argv.slice(2)];
 const bun = await run(join(root, "node_modules", ".bin", "bun"), bunArgs);
