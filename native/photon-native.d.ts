@@ -46,6 +46,72 @@ export declare class Database {
   get isOpen(): boolean
 }
 
+/** Many Raft groups of one node over one RocksDB log database. */
+export declare class RaftHost {
+  /** Opens (or creates) the log database in directory `path` for node `nodeId`. */
+  static open(path: string, nodeId: number, options?: RaftHostOptions | undefined | null): RaftHost
+  /** This node's id. */
+  get nodeId(): number
+  /** Opens a group, bootstrapping it with `voters` when it has no stored state. */
+  createGroup(groupId: number, options?: RaftGroupOptions | undefined | null): RaftGroupOpened
+  /** Closes a group; with `destroy` its log and state are deleted. */
+  removeGroup(groupId: number, destroy?: boolean | undefined | null): void
+  /** Ids of the groups with state in the log database. */
+  storedGroups(): Array<number>
+  /** Ids of the open groups. */
+  groups(): Array<number>
+  /** Ticks every group once. */
+  tick(): void
+  /**
+   * Steps packed messages `(groupId:u64 len:u32 eraftpb.Message)*`; returns the ids of
+   * groups not open here (their messages were skipped).
+   */
+  step(packed: Uint8Array): Array<number>
+  /** Steps a received MsgSnapshot (`message` without data) with its reassembled data. */
+  stepSnapshot(groupId: number, message: Uint8Array, data: Uint8Array): void
+  /**
+   * Proposes packed entries `(groupId:u64 ctxLen:u32 ctx dataLen:u32 data)*`; returns one
+   * result per entry: `status:u8 a:u64 b:u64` (0 ok: index, term; 1 not leader: leader
+   * hint; 2 dropped; 3 no such group).
+   */
+  propose(packed: Uint8Array): Buffer
+  /**
+   * Proposes a membership change: `changes` packed as `(type:u8 node:u64)*` (0 add voter or
+   * promote a learner, 1 remove, 2 add learner); `transition` 0 auto, 1 implicit joint,
+   * 2 explicit joint. Returns [index, term].
+   */
+  proposeConfChange(groupId: number, changes: Uint8Array, transition: number, context: Uint8Array): Array<number>
+  /** Requests a read index; answered by a read state with `ctx` in a later ready. */
+  readIndex(groupId: number, ctx: Uint8Array): void
+  /** Starts a leadership transfer to node `to`. */
+  transferLeader(groupId: number, to: number): void
+  /** Starts an election now. */
+  campaign(groupId: number): void
+  /** Reports that messages to `to` could not be delivered. */
+  reportUnreachable(groupId: number, to: number): void
+  /** Reports the outcome of a snapshot stream to `to`. */
+  reportSnapshot(groupId: number, to: number, ok: boolean): void
+  /** Compacts the log up to `index` (≤ applied), keeping `data` as the stored snapshot. */
+  compact(groupId: number, index: number, data?: Uint8Array | undefined | null): void
+  /** The snapshot kept for a group, or null. */
+  storedSnapshot(groupId: number): RaftStoredSnapshot | null
+  /** Status of one group. */
+  status(groupId: number): RaftGroupStatus
+  /** Work counters (ready cycles, synced writes, persisted entries). */
+  stats(): RaftHostStats
+  /** True when some group may have work for `ready`. */
+  hasReady(): boolean
+  /**
+   * Runs one ready cycle (persist with one fsync, then pack); returns the packed ready or
+   * null when no group had work. Call `advance()` once its committed entries are applied.
+   */
+  ready(): Buffer | null
+  /** Declares the committed entries of the last ready applied. */
+  advance(): void
+  /** Closes the log database; later calls fail with RAFT:Closed. Idempotent. */
+  close(): void
+}
+
 /** Native version of the addon, to check that the loaded .node matches the TypeScript side. */
 export declare function nativeVersion(): string
 
@@ -61,6 +127,69 @@ export interface OpenOptions {
   bloomBitsPerKey?: number
   backgroundJobs?: number
   compression?: boolean
+}
+
+/** Result of `createGroup`. */
+export interface RaftGroupOpened {
+  applied: number
+  needsSnapshot: boolean
+  snapshotIndex: number
+}
+
+/** Options of one group (see photon_raft::GroupOptions; ids and indexes are JS numbers). */
+export interface RaftGroupOptions {
+  voters?: Array<number>
+  learners?: Array<number>
+  applied?: number
+  electionTick?: number
+  heartbeatTick?: number
+  maxSizePerMsg?: number
+  maxInflightMsgs?: number
+  maxUncommittedSize?: number
+  maxCommittedSizePerReady?: number
+  keepSnapshotData?: boolean
+}
+
+/** Status of one group. `progress` holds (node, matched) pairs flattened, leader only. */
+export interface RaftGroupStatus {
+  id: number
+  term: number
+  vote: number
+  commit: number
+  applied: number
+  firstIndex: number
+  lastIndex: number
+  leader: number
+  role: number
+  voters: Array<number>
+  learners: Array<number>
+  votersOutgoing: Array<number>
+  learnersNext: Array<number>
+  autoLeave: boolean
+  progress: Array<number>
+}
+
+/** Options accepted by `RaftHost.open` (all optional). */
+export interface RaftHostOptions {
+  /** Block cache of the log database, MiB. */
+  blockCacheMb?: number
+  /** Memtable size per column family, MiB. */
+  writeBufferMb?: number
+}
+
+/** Work counters of a host. */
+export interface RaftHostStats {
+  readyCycles: number
+  syncedWrites: number
+  unsyncedWrites: number
+  entriesPersisted: number
+}
+
+/** A snapshot kept in the log database. */
+export interface RaftStoredSnapshot {
+  index: number
+  term: number
+  data: Buffer
 }
 
 /** Scan parameters; bounds are raw bytes, `end` exclusive. */

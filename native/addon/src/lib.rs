@@ -3,6 +3,7 @@
 //! a typed error with `code`, so nothing in JS matches on free text.
 
 mod engine;
+mod raft;
 
 pub use engine::Database;
 
