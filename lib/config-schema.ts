@@ -80,6 +80,10 @@ export const chainfireSection = z
     client_port: portSchema.default(2379),
     /** Port of /healthz, /readyz and /metrics. */
     http_port: portSchema.default(2381),
+    /** Port of the Raft transport between members (etcd's peer port). */
+    peer_port: portSchema.default(2380),
+    /** Client endpoint of a member of the cluster to join (empty: start or reopen alone). */
+    join: z.string().default(""),
     /** Database size that raises the NOSPACE alarm, in bytes (etcd's default 2 GiB). */
     quota_bytes: z.number().int().min(1).default(2 * 1024 ** 3),
   })

@@ -35,7 +35,7 @@ describe("loadConfig defaults", () => {
       admin: { http_port: 7070 },
       tls: { enabled: false, require_client_cert: false },
       engine: { block_cache_mb: 64, write_buffer_mb: 32, compression: true },
-      chainfire: { client_port: 2379, http_port: 2381, quota_bytes: 2 * 1024 ** 3 },
+      chainfire: { client_port: 2379, http_port: 2381, peer_port: 2380, join: "", quota_bytes: 2 * 1024 ** 3 },
     });
   });
 

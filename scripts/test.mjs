@@ -35,7 +35,8 @@ const tsc = await run(join(root, "node_modules", ".bin", "tsc"), ["--noEmit", "-
 if (tsc.code === 0) passed += 1;
 else { failed += 1; exit = 1; }
 
-const bunArgs = ["test", ...process.argv.slice(2)];
+// bunfig's [test] timeout is not applied by Bun 1.4.4: pass the per-test timeout here.
+const bunArgs = ["test", "--timeout", "60000", ...process.argv.slice(2)];
 const bun = await run(join(root, "node_modules", ".bin", "bun"), bunArgs);
 passed += sum(bun.output, /^\s*(\d+) pass$/gm);
 const bunFailed = sum(bun.output, /^\s*(\d+) fail$/gm);

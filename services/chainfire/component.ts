@@ -23,6 +23,8 @@ export const chainfireComponent: Component = {
       port: config.chainfire.client_port,
       httpPort: config.chainfire.http_port,
       quotaBytes: config.chainfire.quota_bytes,
+      peerPort: config.chainfire.peer_port,
+      ...(config.chainfire.join ? { join: config.chainfire.join } : {}),
       ...(tls ? { tls } : {}),
       logger: ctx.logger,
       metrics: ctx.metrics,

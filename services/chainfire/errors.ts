@@ -21,6 +21,9 @@ export const ChainfireErrors = defineErrors("CHAINFIRE", {
   NoSpace: { grpc: GrpcStatus.RESOURCE_EXHAUSTED, hint: "compact and defragment, then disarm the alarm" },
   RequestTooLarge: { grpc: GrpcStatus.INVALID_ARGUMENT, hint: "send smaller requests" },
   MemberNotFound: { grpc: GrpcStatus.NOT_FOUND, hint: "check the member id" },
+  PeerURLExist: { grpc: GrpcStatus.FAILED_PRECONDITION, hint: "another member uses that peer URL" },
+  MemberNotLearner: { grpc: GrpcStatus.FAILED_PRECONDITION, hint: "only learners can be promoted" },
+  LearnerNotReady: { grpc: GrpcStatus.FAILED_PRECONDITION, hint: "wait until the learner has caught up" },
   NotLeader: { grpc: GrpcStatus.UNAVAILABLE, hint: "retry; the client should find the leader" },
   Stopped: { grpc: GrpcStatus.UNAVAILABLE, hint: "the server is stopping; retry elsewhere" },
 });
@@ -41,6 +44,9 @@ export const EtcdMessages = {
   NoSpace: "etcdserver: mvcc: database space exceeded",
   RequestTooLarge: "etcdserver: request is too large",
   MemberNotFound: "etcdserver: member not found",
+  PeerURLExist: "etcdserver: Peer URLs already exists",
+  MemberNotLearner: "etcdserver: can only promote a learner member",
+  LearnerNotReady: "etcdserver: can only promote a learner member which is in sync with leader",
   NotLeader: "etcdserver: not leader",
   Stopped: "etcdserver: server stopped",
 } as const;

@@ -13,6 +13,9 @@ import { kvHandlers } from "./api/kv.ts";
 import { leaseHandlers } from "./api/lease.ts";
 import { maintenanceHandlers } from "./api/maintenance.ts";
 import { watchHandlers } from "./api/watch.ts";
+import { forwardHandlers } from "./api/forward.ts";
+import { forwardService } from "./api/definitions.ts";
+import { joinCluster } from "./cluster/join.ts";
 import { ChainfireService } from "./service.ts";
 
 /** TLS files of the client listener; `caFile` + `requireClientCert` for mTLS. */
@@ -34,6 +37,15 @@ export interface ChainfireServerOptions {
   httpPort: number;
   quotaBytes?: number;
   tls?: ChainfireTls;
+  /**
+   * Raft peer port (0 picks one; a joining member needs a fixed one, since MemberAdd names it).
+   * Undefined runs without Raft (a local log; unit tests only).
+   */
+  peerPort?: number;
+  /** Join the cluster that answers at this client endpoint (MemberAdd), unless already a member. */
+  join?: string;
+  /** Raft tick (ms); tests shorten it. */
+  tickMs?: number;
   logger: Logger;
   metrics: Metrics;
 }
@@ -44,16 +56,33 @@ export interface ChainfireServer {
   /** The client endpoint, e.g. `http://127.0.0.1:2379` (https with TLS). */
   readonly endpoint: string;
   readonly http: HttpServer;
+  /** Resolves once this member's name and URLs are in the replicated state. */
+  readonly published: Promise<void>;
   stop(): Promise<void>;
 }
 
 /** Starts chainfire: opens the store, serves gRPC and HTTP. */
 export async function startChainfire(o: ChainfireServerOptions): Promise<ChainfireServer> {
-  const service = ChainfireService.open({
+  const forwardTls = o.tls?.caFile ? { caFile: o.tls.caFile, certFile: o.tls.certFile, keyFile: o.tls.keyFile } : undefined;
+  let raft: Parameters<typeof ChainfireService.open>[0]["raft"];
+  if (o.peerPort !== undefined) {
+    const peerUrl = `http://${o.host === "0.0.0.0" ? "127.0.0.1" : o.host}:${o.peerPort}`;
+    const join = o.join ? await joinCluster({ endpoint: o.join, dataDir: o.dataDir, peerUrl, tls: forwardTls }) : undefined;
+    raft = {
+      host: o.host,
+      port: o.peerPort,
+      ...(o.peerPort ? { peerUrl } : {}),
+      ...(join ? { join } : {}),
+      ...(forwardTls ? { tls: forwardTls } : {}),
+      ...(o.tickMs ? { tickMs: o.tickMs } : {}),
+    };
+  }
+  const service = await ChainfireService.open({
     dataDir: o.dataDir,
     name: o.name,
     logger: o.logger,
     ...(o.quotaBytes ? { quotaBytes: o.quotaBytes } : {}),
+    ...(raft ? { raft } : {}),
   });
   const grpc = new GrpcServer({
     logger: o.logger,
@@ -73,7 +102,8 @@ export async function startChainfire(o: ChainfireServerOptions): Promise<Chainfi
     .addService(watchService, watchHandlers(service))
     .addService(leaseService, leaseHandlers(service))
     .addService(clusterService, clusterHandlers(service))
-    .addService(maintenanceService, maintenanceHandlers(service));
+    .addService(maintenanceService, maintenanceHandlers(service))
+    .addService(forwardService, forwardHandlers(service));
   let port: number;
   try {
     port = await grpc.listen(o.port, o.host);
@@ -84,6 +114,9 @@ export async function startChainfire(o: ChainfireServerOptions): Promise<Chainfi
   const host = o.host === "0.0.0.0" ? "127.0.0.1" : o.host;
   const endpoint = `${o.tls ? "https" : "http"}://${host}:${port}`;
   service.setClientUrls([endpoint]);
+  const peerUrl = raft?.peerUrl ?? (service.raftAddress ? `http://${service.raftAddress}` : undefined);
+  // Make this member findable (name, URLs) once a leader exists; in the background.
+  const published = service.publish([endpoint], peerUrl ? [peerUrl] : []).catch((e) => o.logger.warn("publish failed", { error: e }));
   const revision = o.metrics.gauge("chainfire_revision", "Current MVCC revision");
   const http = startHttpServer({
     component: "chainfire",
@@ -101,6 +134,7 @@ export async function startChainfire(o: ChainfireServerOptions): Promise<Chainfi
   return {
     service,
     endpoint,
+    published,
     http,
     stop: () =>
       (stopping ??= (async () => {

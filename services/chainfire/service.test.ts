@@ -12,8 +12,8 @@ const b = (s: string) => new TextEncoder().encode(s);
 const s = (u: Uint8Array) => new TextDecoder().decode(u);
 let svc: ChainfireService;
 
-beforeAll(() => {
-  svc = ChainfireService.open({ dataDir: join(dir, "n1"), name: "n1", logger: createLogger("test", { level: "error" }), leaseCheckMs: 50 });
+beforeAll(async () => {
+  svc = await ChainfireService.open({ dataDir: join(dir, "n1"), name: "n1", logger: createLogger("test", { level: "error" }), leaseCheckMs: 50 });
 });
 afterAll(async () => {
   await svc.close();
@@ -76,7 +76,7 @@ describe("ChainfireService", () => {
     expect(lease.ttl).toBe(2); // etcd's minimum TTL
     await svc.put({ key: b("l/a"), value: b("1"), lease: lease.id });
     await svc.put({ key: b("l/b"), value: b("1"), lease: lease.id });
-    const ttl = svc.leaseTimeToLive(lease.id, true);
+    const ttl = await svc.leaseTimeToLive(lease.id, true);
     expect(ttl.grantedTtl).toBe(2);
     expect(ttl.keys.map(s).sort()).toEqual(["l/a", "l/b"]);
     expect(await code(svc.put({ key: b("x"), value: b("1"), lease: 12345 }))).toBe("CHAINFIRE:LeaseNotFound");
@@ -87,7 +87,7 @@ describe("ChainfireService", () => {
     // Let the first one expire (2 s TTL, checked every 50 ms).
     await Bun.sleep(2300);
     expect((await svc.range({ key: b("l/"), rangeEnd: b("l0") })).kvs).toHaveLength(0);
-    expect(svc.leaseTimeToLive(lease.id, false).ttl).toBe(-1);
+    expect((await svc.leaseTimeToLive(lease.id, false)).ttl).toBe(-1);
   });
 
   it("delivers every change to a watcher once and in order, including history", async () => {

@@ -3,8 +3,10 @@
  * Maintenance semantics on top of the command log, the state machine and the watch hub. The gRPC
  * handlers in api/ only convert messages.
  */
-import { mkdirSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { writeFileAtomic } from "../../lib/data-dir.ts";
+import { CommonErrors } from "../../lib/errors.ts";
 import type { Logger } from "../../lib/log.ts";
 import { StateMachine } from "./apply/state-machine.ts";
 import { checkDeleteRange, checkKey, checkPut, checkTxn } from "./apply/validate.ts";
@@ -12,6 +14,10 @@ import { etcdError } from "./errors.ts";
 import { Lessor } from "./lease/lessor.ts";
 import type { CommandLog } from "./log/command-log.ts";
 import { LocalLog } from "./log/local-log.ts";
+import { Forwarding, type ForwardTls } from "./log/forwarding.ts";
+import { RaftLog } from "./log/raft-log.ts";
+import { ClusterManager, type AdminOp } from "./cluster/cluster-manager.ts";
+import type { Member } from "./cluster/members.ts";
 import { RocksMvccStore, type MvccStoreOptions } from "./mvcc/rocks-mvcc-store.ts";
 import type {
   Command,
@@ -29,15 +35,6 @@ import { WatchHub } from "./watch/watch-hub.ts";
 
 /** The etcd version chainfire reports (its API level: etcd v3.4). */
 export const ETCD_API_VERSION = "3.4.23";
-
-/** One member of the cluster. */
-export interface Member {
-  id: number;
-  name: string;
-  peerUrls: string[];
-  clientUrls: string[];
-  isLearner: boolean;
-}
 
 /** Options of ChainfireService.open. */
 export interface ChainfireOptions {
@@ -59,6 +56,26 @@ export interface ChainfireOptions {
   leaseCheckMs?: number;
   /** Watch progress notification interval (ms, etcd's default is 10 minutes). */
   progressIntervalMs?: number;
+  /** Replication. Without it the node runs a one-member LocalLog (unit tests). */
+  raft?: RaftOptions;
+}
+
+/** Where this member's Raft transport listens and how it enters the cluster. */
+export interface RaftOptions {
+  host: string;
+  port: number;
+  /** The URL other members reach this one's Raft transport at (default http://host:port). */
+  peerUrl?: string;
+  /** Joining an existing cluster: the id MemberAdd gave this member and the members' addresses. */
+  join?: { memberId: number; peers: Record<number, string> };
+  /** TLS to other members' client endpoints (forwarding), with this member's own certificate. */
+  tls?: ForwardTls;
+  tickMs?: number;
+}
+
+/** This member's identity, kept in `<dataDir>/member.json` (not replicated). */
+interface Identity {
+  memberId: number;
 }
 
 /** A response header plus a body. */
@@ -72,8 +89,10 @@ function randomId(): number {
 /** A chainfire node's service. */
 export class ChainfireService {
   readonly hub: WatchHub;
-  readonly clusterId: number;
   readonly memberId: number;
+  /** Membership operations (Raft mode only). */
+  cluster: ClusterManager | undefined;
+  forwarding: Forwarding | undefined;
   private readonly leaseTimer: ReturnType<typeof setInterval>;
   private readonly revoking = new Set<number>();
   private alarms: { memberId: number; alarm: "NOSPACE" | "CORRUPT" }[] = [];
@@ -83,34 +102,121 @@ export class ChainfireService {
   private sizeCheckedAt = -Infinity;
   private lastSize = 0;
 
+  private log!: CommandLog;
+
   private constructor(
     readonly store: RocksMvccStore,
     readonly machine: StateMachine,
-    readonly log: CommandLog,
+    memberId: number,
     private readonly options: ChainfireOptions,
   ) {
+    this.memberId = memberId;
     this.quotaBytes = options.quotaBytes ?? 2 * 1024 ** 3;
     this.hub = new WatchHub(store, { progressIntervalMs: options.progressIntervalMs });
-    log.onCommit((from, to) => this.hub.onCommit(from, to));
-    this.clusterId = Number(store.getMeta("cluster_id"));
-    this.memberId = Number(store.getMeta("member_id"));
     this.leaseTimer = setInterval(() => this.expireLeases(), options.leaseCheckMs ?? 500);
     this.leaseTimer.unref?.();
   }
 
-  /** Opens the node's store in `dataDir` and starts a single-node log. */
-  static open(options: ChainfireOptions): ChainfireService {
+  /**
+   * Opens the member's store in `dataDir` and its log: Raft when `options.raft` is given (a new
+   * one-member cluster, a restart, or a join), a LocalLog otherwise.
+   */
+  static async open(options: ChainfireOptions): Promise<ChainfireService> {
     mkdirSync(options.dataDir, { recursive: true });
+    const identityFile = join(options.dataDir, "member.json");
+    const known = existsSync(identityFile) ? (JSON.parse(readFileSync(identityFile, "utf8")) as Identity) : undefined;
+    const memberId = known?.memberId ?? options.raft?.join?.memberId ?? randomId();
     const store = RocksMvccStore.open(join(options.dataDir, "mvcc"), options.store);
-    if (!store.getMeta("cluster_id")) {
-      store.putMeta("cluster_id", String(randomId()));
-      store.putMeta("member_id", String(randomId()));
-      store.flush(true);
-    }
     const lessor = new Lessor(store);
     lessor.load();
     const machine = new StateMachine(store, lessor);
-    return new ChainfireService(store, machine, new LocalLog(machine), options);
+    const svc = new ChainfireService(store, machine, memberId, options);
+    try {
+      if (!options.raft) {
+        if (!store.getMeta("cluster_id")) {
+          store.putMeta("cluster_id", String(randomId()));
+          store.flush(true);
+        }
+        svc.log = new LocalLog(machine);
+      } else {
+        await svc.openRaft(options.raft, known === undefined);
+      }
+    } catch (e) {
+      store.close();
+      throw e;
+    }
+    if (!known) writeFileAtomic(identityFile, JSON.stringify({ memberId } satisfies Identity) + "\n");
+    svc.log.onCommit((from, to) => svc.hub.onCommit(from, to));
+    return svc;
+  }
+
+  private async openRaft(raft: RaftOptions, fresh: boolean): Promise<void> {
+    const forwarding = new Forwarding(this.store, raft.tls);
+    this.forwarding = forwarding;
+    const log = await RaftLog.open({
+      dataDir: join(this.options.dataDir, "raft"),
+      memberId: this.memberId,
+      machine: this.machine,
+      host: raft.host,
+      port: raft.port,
+      peers: raft.join?.peers ?? {},
+      ...(fresh && !raft.join ? { bootstrap: [this.memberId] } : {}),
+      forward: (leader, cmd) => forwarding.propose(leader, cmd),
+      logger: this.options.logger,
+      ...(raft.tickMs ? { tickMs: raft.tickMs } : {}),
+      onLeaderChange: (_leader, isLeader) => {
+        if (isLeader) this.becameLeader();
+      },
+      onSnapshotInstalled: () => this.hub.resync(),
+    });
+    this.log = log;
+    this.cluster = new ClusterManager(log, this.store, forwarding, randomId, this.options.logger);
+  }
+
+  /** A new leader gives leases a full TTL, resumes promotions and names a new cluster. */
+  private becameLeader(): void {
+    this.machine.lessor.refreshAll();
+    this.cluster?.resumePromotions();
+    if (!this.store.getMeta("cluster_id")) {
+      this.propose({ init: { clusterId: randomId() } }).catch((e) => this.options.logger.warn("cluster init failed", { error: e }));
+    }
+  }
+
+  /** The cluster id (0 until the first leader has named the cluster). */
+  get clusterId(): number {
+    return Number(this.store.getMeta("cluster_id") ?? "0");
+  }
+
+  /** `host:port` of this member's Raft transport (Raft mode). */
+  get raftAddress(): string | undefined {
+    return this.log instanceof RaftLog ? this.log.node.address : undefined;
+  }
+
+  /** The command log (tests and the forwarding API use it). */
+  get commandLog(): CommandLog {
+    return this.log;
+  }
+
+  /**
+   * Records this member's name and URLs in the replicated state (retrying until a leader takes
+   * it), so MemberList and forwarding can find it.
+   */
+  async publish(clientUrls: string[], peerUrls: string[]): Promise<void> {
+    this.options.clientUrls = clientUrls;
+    this.options.peerUrls = peerUrls;
+    if (!this.cluster) return;
+    const attrs = { id: this.memberId, name: this.options.name, peerUrls, clientUrls };
+    for (let attempt = 0; !this.closed; attempt++) {
+      try {
+        const current = this.cluster.members().find((m) => m.id === this.memberId);
+        if (current && current.name === attrs.name && current.clientUrls.join() === clientUrls.join() && current.peerUrls.join() === peerUrls.join()) return;
+        await this.propose({ memberAttrs: { ...attrs, ...(current?.wantsVote ? { wantsVote: true } : {}) } });
+        return;
+      } catch (e) {
+        if (attempt % 10 === 9) this.options.logger.warn("publishing member attributes failed; retrying", { error: e });
+        await Bun.sleep(100);
+      }
+    }
   }
 
   /** A response header at `revision` (default: the current one). */
@@ -184,20 +290,27 @@ export class ChainfireService {
     return { header: this.header(revision) };
   }
 
-  /** One keep-alive: renews the lease; ttl 0 when it does not exist (etcd's answer). */
-  leaseKeepAlive(id: number): { header: ResponseHeader; id: number; ttl: number } {
-    if (!this.log.isLeader) throw etcdError("NotLeader");
-    let ttl = 0;
-    try {
-      ttl = this.machine.lessor.renew(id);
-    } catch {
-      ttl = 0;
-    }
-    return { header: this.header(), id, ttl };
+  /** One keep-alive: renews the lease on the leader; ttl 0 when it does not exist (etcd's answer). */
+  async leaseKeepAlive(id: number): Promise<{ header: ResponseHeader; id: number; ttl: number }> {
+    if (this.log.isLeader) return { header: this.header(), id, ttl: this.renewHere(id) };
+    const leader = this.log instanceof RaftLog ? this.log.status().leader : 0;
+    if (!leader || !this.forwarding) throw etcdError("NotLeader");
+    return { header: this.header(), id, ttl: await this.forwarding.keepAlive(leader, id) };
   }
 
-  /** LeaseTimeToLive: remaining and granted TTL (-1 when absent), optionally the keys. */
-  leaseTimeToLive(id: number, keys: boolean): { header: ResponseHeader; id: number; ttl: number; grantedTtl: number; keys: Uint8Array[] } {
+  /** Renews a lease on this member, which must lead; 0 when the lease does not exist. */
+  renewHere(id: number): number {
+    if (!this.log.isLeader) throw etcdError("NotLeader");
+    try {
+      return this.machine.lessor.renew(id);
+    } catch {
+      return 0;
+    }
+  }
+
+  /** LeaseTimeToLive: remaining and granted TTL (-1 when absent), optionally the keys. Linearizable. */
+  async leaseTimeToLive(id: number, keys: boolean): Promise<{ header: ResponseHeader; id: number; ttl: number; grantedTtl: number; keys: Uint8Array[] }> {
+    await this.log.readBarrier();
     const lease = this.machine.lessor.get(id);
     if (!lease) return { header: this.header(), id, ttl: -1, grantedTtl: 0, keys: [] };
     return {
@@ -209,8 +322,9 @@ export class ChainfireService {
     };
   }
 
-  /** LeaseLeases: every lease id. */
-  leaseLeases(): { header: ResponseHeader; leases: { id: number }[] } {
+  /** LeaseLeases: every lease id. Linearizable. */
+  async leaseLeases(): Promise<{ header: ResponseHeader; leases: { id: number }[] }> {
+    await this.log.readBarrier();
     return { header: this.header(), leases: this.machine.lessor.ids().map((id) => ({ id })) };
   }
 
@@ -234,17 +348,16 @@ export class ChainfireService {
 
   // ---- Cluster / Maintenance ----------------------------------------------------------------
 
-  /** This single node as a member. */
+  /** The members (just this one without Raft). */
   members(): Member[] {
-    return [
-      {
-        id: this.memberId,
-        name: this.options.name,
-        peerUrls: this.options.peerUrls ?? [],
-        clientUrls: this.options.clientUrls ?? [],
-        isLearner: false,
-      },
-    ];
+    if (this.cluster) return this.cluster.members();
+    return [{ id: this.memberId, name: this.options.name, peerUrls: this.options.peerUrls ?? [], clientUrls: this.options.clientUrls ?? [], isLearner: false }];
+  }
+
+  /** A membership operation (MemberAdd/Remove/Update/Promote, MoveLeader), run on the leader. */
+  async admin<T>(op: AdminOp): Promise<T> {
+    if (!this.cluster) throw CommonErrors.Unimplemented("membership changes need Raft; this chainfire runs a local log");
+    return this.cluster.run<T>(op);
   }
 
   /** Sets the advertised client URLs (known once the server listens). */
@@ -266,17 +379,18 @@ export class ChainfireService {
     isLearner: boolean;
   } {
     const size = this.store.sizeBytes();
+    const raft = this.log instanceof RaftLog ? this.log.status() : undefined;
     return {
       header: this.header(),
       version: ETCD_API_VERSION,
       dbSize: size,
-      leader: this.memberId,
-      raftIndex: this.store.currentRevision,
+      leader: raft ? raft.leader : this.memberId,
+      raftIndex: raft ? raft.commit : this.store.currentRevision,
       raftTerm: this.log.term,
-      raftAppliedIndex: this.store.currentRevision,
+      raftAppliedIndex: raft ? raft.applied : this.store.currentRevision,
       errors: this.alarms.map((a) => `memberID:${a.memberId} alarm:${a.alarm}`),
       dbSizeInUse: size,
-      isLearner: false,
+      isLearner: raft ? raft.membership.learners.includes(this.memberId) : false,
     };
   }
 
@@ -305,7 +419,8 @@ export class ChainfireService {
     }
   }
 
-  private propose(cmd: Command) {
+  /** Proposes a command through the log (forwarded to the leader on a follower). */
+  propose(cmd: Command) {
     if (this.closed) return Promise.reject(etcdError("Stopped"));
     return this.log.propose(cmd);
   }
@@ -316,6 +431,7 @@ export class ChainfireService {
     this.closed = true;
     clearInterval(this.leaseTimer);
     await this.log.close();
+    this.forwarding?.close();
     this.hub.close();
     this.store.close();
   }

@@ -113,7 +113,20 @@ export type Command =
   | { compaction: { revision: number } }
   | { leaseGrant: { id: number; ttl: number } }
   | { leaseRevoke: { id: number } }
-  | { alarm: { action: "ACTIVATE" | "DEACTIVATE"; alarm: "NOSPACE" | "CORRUPT" | "NONE"; memberId: number } };
+  | { alarm: { action: "ACTIVATE" | "DEACTIVATE"; alarm: "NOSPACE" | "CORRUPT" | "NONE"; memberId: number } }
+  | { init: { clusterId: number } }
+  | { memberAttrs: MemberAttrs }
+  | { memberRemove: { id: number } };
+
+/** What the cluster knows of a member beyond its Raft id (kept in the replicated state). */
+export interface MemberAttrs {
+  id: number;
+  name: string;
+  peerUrls: string[];
+  clientUrls: string[];
+  /** Added as a voter: stays a learner only until it has caught up (then promoted). */
+  wantsVote?: boolean;
+}
 
 /** The result of applying a Command (the response body; the header is added by the API). */
 export type CommandResult =
@@ -123,4 +136,5 @@ export type CommandResult =
   | { compacted: true }
   | { leaseId: number; ttl: number }
   | { revoked: true }
-  | { alarms: { memberId: number; alarm: string }[] };
+  | { alarms: { memberId: number; alarm: string }[] }
+  | { done: true };

@@ -19,7 +19,7 @@ async function cli(...args: string[]): Promise<{ code: number; stdout: string; s
 }
 
 /** Every listener on a free port, so tests never collide with each other or a real etcd. */
-const env = { ...process.env, PHOTON_CHAINFIRE_CLIENT_PORT: "0", PHOTON_CHAINFIRE_HTTP_PORT: "0" };
+const env = { ...process.env, PHOTON_CHAINFIRE_CLIENT_PORT: "0", PHOTON_CHAINFIRE_HTTP_PORT: "0", PHOTON_CHAINFIRE_PEER_PORT: "0" };
 let up: ReturnType<typeof Bun.spawn>;
 let adminUrl: string;
 
@@ -61,7 +61,7 @@ describe("photon up", () => {
     const status = JSON.parse((await cli("status", "--url", adminUrl, "-o", "json")).stdout);
     const etcd = status.components.find((c: { name: string }) => c.name === "chainfire").endpoints.etcd.replace("http://", "");
     const run = async (...args: string[]) => {
-      const p = Bun.spawn([etcdctl, `--endpoints=${etcd}`, ...args], { env: { ...process.env, ETCDCTL_API: "3" }, stdout: "pipe" });
+      const p = Bun.spawn([etcdctl, `--endpoints=${etcd}`, "--command-timeout=5s", ...args], { env: { ...process.env, ETCDCTL_API: "3" }, stdout: "pipe" });
       return new Response(p.stdout).text();
     };
     expect((await run("put", "hello", "world")).trim()).toBe("OK");

@@ -15,5 +15,11 @@ export const watchService = serviceFromRoot(root, "etcdserverpb.Watch");
 export const leaseService = serviceFromRoot(root, "etcdserverpb.Lease");
 /** etcdserverpb.Cluster */
 export const clusterService = serviceFromRoot(root, "etcdserverpb.Cluster");
+/** Path of chainfire's member-to-member API. */
+export const INTERNAL_PROTO = join(import.meta.dir, "..", "..", "..", "proto", "chainfire", "internal.proto");
+
+/** chainfire.internal.Forward: what followers ask of the leader. */
+export const forwardService = serviceFromRoot(loadRoot(INTERNAL_PROTO), "chainfire.internal.Forward");
+
 /** etcdserverpb.Maintenance */
 export const maintenanceService = serviceFromRoot(root, "etcdserverpb.Maintenance");

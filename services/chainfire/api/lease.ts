@@ -13,16 +13,16 @@ export function leaseHandlers(svc: ChainfireService): ServiceHandlers {
     LeaseRevoke: async (req: { ID?: Int64 }) => svc.leaseRevoke(num(req.ID)),
     LeaseKeepAlive: async (stream: ServerDuplex<{ ID?: Int64 }, unknown>) => {
       for await (const req of stream) {
-        const r = svc.leaseKeepAlive(num(req.ID));
+        const r = await svc.leaseKeepAlive(num(req.ID));
         await stream.write({ header: r.header, ID: r.id, TTL: r.ttl });
       }
     },
     LeaseTimeToLive: async (req: { ID?: Int64; keys?: boolean }) => {
-      const r = svc.leaseTimeToLive(num(req.ID), !!req.keys);
+      const r = await svc.leaseTimeToLive(num(req.ID), !!req.keys);
       return { header: r.header, ID: r.id, TTL: r.ttl, grantedTTL: r.grantedTtl, keys: r.keys };
     },
     LeaseLeases: async () => {
-      const r = svc.leaseLeases();
+      const r = await svc.leaseLeases();
       return { header: r.header, leases: r.leases.map((l) => ({ ID: l.id })) };
     },
   };

@@ -37,7 +37,7 @@ export function maintenanceHandlers(svc: ChainfireService): ServiceHandlers {
       await stream.write({ header, remainingBytes: 0, blob: new Uint8Array(0) });
     },
     MoveLeader: async (req: { targetID?: Int64 }) => {
-      if (num(req.targetID) !== svc.memberId) throw CommonErrors.Unimplemented("leader transfer needs a Raft cluster");
+      await svc.admin({ op: "moveLeader", id: num(req.targetID) });
       return { header: svc.header() };
     },
   };

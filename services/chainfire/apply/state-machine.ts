@@ -62,6 +62,19 @@ export class StateMachine {
       this.lessor.remove(id);
       return { revoked: true };
     }
+    if ("init" in cmd) {
+      // The first command of a new cluster names it; later ones (a re-bootstrap) change nothing.
+      if (!this.store.getMeta("cluster_id")) this.store.putMeta("cluster_id", String(cmd.init.clusterId));
+      return { done: true };
+    }
+    if ("memberAttrs" in cmd) {
+      this.store.putMeta(`member/${cmd.memberAttrs.id}`, JSON.stringify(cmd.memberAttrs));
+      return { done: true };
+    }
+    if ("memberRemove" in cmd) {
+      this.store.deleteMeta(`member/${cmd.memberRemove.id}`);
+      return { done: true };
+    }
     return { alarms: [] };
   }
 

@@ -7,9 +7,13 @@ import { bytesId, compareBytes } from "../mvcc/encoding.ts";
 import type { DeleteRangeRequest, PutRequest, RequestOp, TxnRequest } from "../types.ts";
 import { MAX_TXN_OPS } from "./state-machine.ts";
 
-/** PutRequest checks: a key, and no value/lease together with ignore_value/ignore_lease. */
+/** etcd's default --max-request-bytes (1.5 MiB). */
+export const MAX_REQUEST_BYTES = 1.5 * 1024 * 1024;
+
+/** PutRequest checks: a key, a size within the limit, no value/lease with ignore_value/ignore_lease. */
 export function checkPut(r: PutRequest): void {
   if (r.key.length === 0) throw etcdError("EmptyKey");
+  if (r.key.length + r.value.length > MAX_REQUEST_BYTES) throw etcdError("RequestTooLarge");
   if (r.ignoreValue && r.value.length !== 0) throw etcdError("ValueProvided");
   if (r.ignoreLease && (r.lease ?? 0) !== 0) throw etcdError("LeaseProvided");
 }
@@ -30,6 +34,7 @@ export function checkTxn(r: TxnRequest): void {
     throw etcdError("TooManyOps");
   }
   for (const c of r.compare) checkKey(c.key);
+  if (txnBytes(r) > MAX_REQUEST_BYTES) throw etcdError("RequestTooLarge");
   for (const branch of [r.success, r.failure]) {
     for (const op of branch) checkOp(op);
     checkIntervals(branch);
@@ -81,4 +86,17 @@ function checkIntervals(ops: RequestOp[]): void {
       if (hit) throw etcdError("DuplicateKey");
     }
   }
+}
+
+/** Bytes of keys and values a transaction carries (an approximation of its encoded size). */
+function txnBytes(r: TxnRequest): number {
+  let n = 0;
+  for (const c of r.compare) n += c.key.length + (c.value?.length ?? 0) + (c.rangeEnd?.length ?? 0);
+  for (const op of [...r.success, ...r.failure]) {
+    if ("requestPut" in op) n += op.requestPut.key.length + op.requestPut.value.length;
+    else if ("requestTxn" in op) n += txnBytes(op.requestTxn);
+    else if ("requestRange" in op) n += op.requestRange.key.length;
+    else n += op.requestDeleteRange.key.length;
+  }
+  return n;
 }

@@ -102,6 +102,14 @@ export interface MvccStore {
   scanMeta(prefix: string): [string, string][];
   /** Every current key with its lease, for rebuilding lease attachments at start. */
   leasedKeys(): { key: Uint8Array; lease: number }[];
+  /** A consistent snapshot of the whole store, in chunks (format: rocks-mvcc-maintenance.ts). */
+  snapshot(chunkBytes?: number): Generator<Uint8Array>;
+  /** Replaces the whole store by a snapshot; throws RangeError, changing nothing, if corrupt. */
+  restore(data: Uint8Array): void;
+  /** CRC-32 of the history up to `revision` (0 = all): equal on replicas with equal history. */
+  hashKv(revision: number): number;
+  /** Compacts the engine's files (etcd's defragment). */
+  defragment(): void;
   /** Approximate bytes on disk. */
   sizeBytes(): number;
   /** Closes the engine. */

@@ -85,3 +85,45 @@ export function hashHistory(engine: KvEngine, histCf: number, revision: number):
 export function defragment(engine: KvEngine, cfs: number[]): void {
   for (const cf of cfs) engine.compact(cf);
 }
+
+/**
+ * Replaces the contents of `cfs` by a snapshot written by snapshotChunks (same column family
+ * order). Verifies the magic and the SHA-256 trailer before deleting anything.
+ * @throws RangeError on a malformed or corrupt snapshot (nothing is changed then).
+ */
+export function restoreSnapshot(engine: KvEngine, cfs: number[], data: Uint8Array): void {
+  if (data.length < SNAPSHOT_MAGIC.length + 33) throw new RangeError("snapshot too short");
+  for (let i = 0; i < SNAPSHOT_MAGIC.length; i++) if (data[i] !== SNAPSHOT_MAGIC[i]) throw new RangeError("not a chainfire snapshot");
+  const body = data.subarray(0, data.length - 32);
+  const digest = createHash("sha256").update(body).digest();
+  if (!digest.equals(data.subarray(data.length - 32))) throw new RangeError("snapshot checksum mismatch");
+  const view = new DataView(body.buffer, body.byteOffset, body.byteLength);
+  // Parse first, so a malformed record aborts before anything is deleted.
+  const records: { cf: number; key: Uint8Array; value: Uint8Array }[] = [];
+  let pos = SNAPSHOT_MAGIC.length;
+  for (;;) {
+    const cf = body[pos];
+    if (cf === undefined) throw new RangeError("snapshot without end marker");
+    if (cf === 0xff) break;
+    if (!cfs.includes(cf) || pos + 9 > body.length) throw new RangeError(`bad snapshot record at ${pos}`);
+    const klen = view.getUint32(pos + 1, true);
+    const key = body.subarray(pos + 5, pos + 5 + klen);
+    const vlen = view.getUint32(pos + 5 + klen, true);
+    const value = body.subarray(pos + 9 + klen, pos + 9 + klen + vlen);
+    if (value.length !== vlen) throw new RangeError(`truncated snapshot record at ${pos}`);
+    records.push({ cf, key, value });
+    pos += 9 + klen + vlen;
+  }
+  const clear = engine.batch();
+  for (const cf of cfs) clear.deleteRange(cf, new Uint8Array(0), new Uint8Array(256).fill(0xff));
+  engine.write(clear, false);
+  let batch = engine.batch();
+  for (const r of records) {
+    batch.put(r.cf, r.key, r.value);
+    if (batch.byteLength > 4 << 20) {
+      engine.write(batch, false);
+      batch = engine.batch();
+    }
+  }
+  engine.write(batch, true);
+}

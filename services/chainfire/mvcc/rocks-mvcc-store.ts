@@ -20,7 +20,7 @@ import {
 import { decodeEvent, decodeKeyValue, encodeEvent, encodeKeyValue, type KeyValue } from "./key-value.ts";
 import type { LoggedEvent, MvccStore, RangeQuery, RangeResult, WriteTxn } from "./mvcc-store.ts";
 import { bounds, finishRange, needsFullScan, type Bounds } from "./range.ts";
-import { defragment, hashHistory, snapshotChunks } from "./rocks-mvcc-maintenance.ts";
+import { defragment, hashHistory, restoreSnapshot, snapshotChunks } from "./rocks-mvcc-maintenance.ts";
 
 const te = new TextEncoder();
 const td = new TextDecoder();
@@ -364,6 +364,22 @@ export class RocksMvccStore implements MvccStore {
   /** A consistent snapshot of the whole store, in chunks (see rocks-mvcc-maintenance.ts). */
   snapshot(chunkBytes?: number): Generator<Uint8Array> {
     return snapshotChunks(this.engine, [this.kvCf, this.histCf, this.eventsCf, this.metaCf], chunkBytes);
+  }
+
+  /**
+   * Replaces the whole store by a snapshot (a Raft snapshot from the leader). Pending writes must
+   * have been flushed. Throws RangeError, changing nothing, on a corrupt snapshot.
+   */
+  restore(data: Uint8Array): void {
+    restoreSnapshot(this.engine, [this.kvCf, this.histCf, this.eventsCf, this.metaCf], data);
+    this.rev = Number(this.readMeta("rev") ?? "0");
+    this.pendingRev = this.rev;
+    this.compactRev = Number(this.readMeta("compact_rev") ?? "0");
+    this.compactedThrough = Number(this.readMeta("compacted_through") ?? "0");
+    this.compactCursor = undefined;
+    this.overlay.clear();
+    this.pendingMeta.clear();
+    this.batch.clear();
   }
 
   /** CRC-32 of the history up to `revision` (0 = all): equal on replicas with equal history. */

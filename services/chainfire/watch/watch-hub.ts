@@ -132,6 +132,11 @@ export class WatchHub {
     if (w.next > current) w.sink.send({ watchId: w.id, revision: current, events: [] });
   }
 
+  /** After the store was replaced (a snapshot): bring every watcher forward from the store. */
+  resync(): void {
+    for (const w of this.watchers.values()) if (!w.paused) this.catchUp(w);
+  }
+
   /** Stops timers and drops every watcher. */
   close(): void {
     if (this.progressTimer) clearInterval(this.progressTimer);
