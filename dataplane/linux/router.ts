@@ -1,0 +1,111 @@
+/**
+ * A VPC's router on one host: a network namespace whose `vpc0` leg (on the VPC bridge, the
+ * gateway MAC) holds every subnet's gateway address and whose `ext0` leg (on the operator's
+ * external bridge) holds the router's external address and its floating IPs as /32s. NAT is one
+ * table, `ip photon_router`, replaced atomically: floating IPs as 1:1 DNAT (in) and SNAT (out),
+ * then SNAT of the subnets behind the external address. The router is distributed: each host of
+ * the VPC runs an identical gateway (same IP and MAC) that never crosses the overlay, because the
+ * VXLAN port does not learn and no flooding entry exists.
+ */
+import type { CommandRunner } from "./exec.ts";
+import { INNER, doneAlias } from "./names.ts";
+import type { NVpc } from "./validate.ts";
+
+/** Name of the router's NAT table. */
+export const ROUTER_TABLE = "photon_router";
+
+/** Everything the router namespace must hold. */
+export interface RouterPlan {
+  ns: string;
+  vpcAddrs: string[];
+  extAddrs: string[];
+  defaultGateway?: string;
+  nftScript: string;
+  /** Completion marker for the router leg's ifalias. */
+  alias: string;
+}
+
+/** Plans the router of `v` in namespace `ns`; undefined when the VPC has no router. */
+export function planRouter(v: NVpc, ns: string): RouterPlan | undefined {
+  const r = v.router;
+  if (!r) return undefined;
+  const vpcAddrs = v.subnets.filter((s) => s.gatewayIp).map((s) => `${s.gatewayIp}/${s.net.prefix}`).sort();
+  const ext = r.external;
+  const fips = [...r.floatingIps].sort((a, b) => a.ip.localeCompare(b.ip));
+  const extAddrs = ext ? [ext.ip, ...fips.map((f) => `${f.ip}/32`)].sort() : [];
+  const lines = [`table ip ${ROUTER_TABLE}`, `delete table ip ${ROUTER_TABLE}`];
+  if (ext) {
+    const x = INNER.routerExt;
+    const pre: string[] = [];
+    const post: string[] = [];
+    if (fips.length) {
+      pre.push(`iifname "${x}" dnat to ip daddr map { ${fips.map((f) => `${f.ip} : ${f.fixedIp}`).join(", ")} }`);
+      post.push(`oifname "${x}" snat to ip saddr map { ${fips.map((f) => `${f.fixedIp} : ${f.ip}`).join(", ")} }`);
+    }
+    const extIp = ext.ip.split("/")[0]!;
+    if (ext.snat !== false && v.subnets.length) {
+      post.push(`oifname "${x}" ip saddr { ${v.subnets.map((s) => s.network).join(", ")} } snat to ${extIp}`);
+    }
+    lines.push(
+      `table ip ${ROUTER_TABLE} {`,
+      "  chain prerouting {",
+      "    type nat hook prerouting priority dstnat; policy accept;",
+      ...pre.map((l) => `    ${l}`),
+      "  }",
+      "  chain postrouting {",
+      "    type nat hook postrouting priority srcnat; policy accept;",
+      ...post.map((l) => `    ${l}`),
+      "  }",
+      "}",
+    );
+  }
+  const nftScript = lines.join("\n") + "\n";
+  const plan: RouterPlan = {
+    ns,
+    vpcAddrs,
+    extAddrs,
+    nftScript,
+    alias: "",
+    ...(ext ? { defaultGateway: ext.gatewayIp } : {}),
+  };
+  plan.alias = doneAlias({ ...plan, mac: r.gatewayMac, mtu: v.mtu, bridge: ext?.bridge });
+  return plan;
+}
+
+interface AddrInfo {
+  ifname: string;
+  addr_info?: { family: string; local: string; prefixlen: number; scope?: string }[];
+}
+
+/**
+ * Converges the addresses, default route, forwarding sysctls and NAT table inside the router
+ * namespace (whose legs already exist). Returns the changes made.
+ */
+export async function configureRouterNs(run: CommandRunner, plan: RouterPlan): Promise<string[]> {
+  const [addrs, routes] = await Promise.all([
+    run.ipJson<AddrInfo>(plan.ns, ["addr", "show"]),
+    run.ipJson<{ dst: string; gateway?: string; dev?: string }>(plan.ns, ["-4", "route", "show", "default"]),
+  ]);
+  const lines = ["link set lo up", `link set ${INNER.routerVpc} addrgenmode none`, `link set ${INNER.routerVpc} up`];
+  const want: Record<string, string[]> = { [INNER.routerVpc]: plan.vpcAddrs, [INNER.routerExt]: plan.extAddrs };
+  for (const [dev, wanted] of Object.entries(want)) {
+    const cur = addrs.find((a) => a.ifname === dev);
+    if (!cur) continue;
+    const have = new Set((cur.addr_info ?? []).filter((a) => a.family === "inet").map((a) => `${a.local}/${a.prefixlen}`));
+    for (const a of have) if (!wanted.includes(a)) lines.push(`addr del ${a} dev ${dev}`);
+    for (const a of wanted) if (!have.has(a)) lines.push(`addr add ${a} dev ${dev}`);
+    if (dev === INNER.routerExt) lines.push(`link set ${dev} addrgenmode none`, `link set ${dev} up`);
+  }
+  const gw = routes.find((r) => r.dst === "default");
+  if (plan.defaultGateway && (gw?.gateway !== plan.defaultGateway || gw?.dev !== INNER.routerExt)) {
+    lines.push(`route replace default via ${plan.defaultGateway} dev ${INNER.routerExt}`);
+  } else if (!plan.defaultGateway && gw) {
+    lines.push("route del default");
+  }
+  await run.ipBatch(plan.ns, lines);
+  const sysctl =
+    "echo 1 > /proc/sys/net/ipv4/ip_forward && echo 0 > /proc/sys/net/ipv4/conf/all/send_redirects && " +
+    `echo 0 > /proc/sys/net/ipv4/conf/${INNER.routerVpc}/send_redirects && nft -f -`;
+  await run.run(["ip", "netns", "exec", plan.ns, "sh", "-c", sysctl], plan.nftScript);
+  return [...lines.map((l) => `ip -n ${plan.ns} ${l}`), `nft -f - (router ${plan.ns})`];
+}
