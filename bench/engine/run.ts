@@ -21,7 +21,7 @@ const { values: args } = parseArgs({
 });
 const n = Number(args.n);
 const rounds = Number(args.rounds);
-const cases: (keyof WorkloadResult)[] = ["single_put", "batch_put", "sync_batch", "random_get", "scan_keys", "scan_count"];
+const cases: (keyof WorkloadResult)[] = ["single_put", "batch_put", "sync_batch", "random_get", "multi_get", "scan_keys", "scan_count"];
 
 function cargo(...argv: string[]): string {
   const res = spawnSync("node", [join(root, "scripts", "cargo.mjs"), ...argv], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] });
@@ -97,7 +97,8 @@ Command: \`npm run bench -- engine\` (= \`bun bench/engine/run.ts --n ${n} --rou
 on this 2-core shared machine (noisy: read the ratios, not the absolutes). RocksDB ${process.env.PHOTON_ROCKSDB === "bundled" ? "bundled" : "linked from Debian's librocksdb-dev 7.8.3"}.
 
 Workload: 16-byte keys, 100-byte values; ${fmt(n)} single puts, ${fmt(n)} puts in batches of 1000, 20,000 puts in
-fsynced batches of 100, ${fmt(n)} random gets (half hit), repeated 100k-key scans. Medians of ${rounds} rounds, the three
+fsynced batches of 100, ${fmt(n)} random gets (half hit) one by one and then 100 per multi-get (bun:sqlite: the
+one-by-one figure again), repeated 100k-key scans. Medians of ${rounds} rounds, the three
 contenders interleaved in each round. Ops/s (scan: keys/s).
 
 | case | pure Rust loop (limit) | Bun → RocksEngine | Bun / Rust | bun:sqlite (reference) |
@@ -116,6 +117,17 @@ Goal (issue 2): ≥ 90% of the Rust loop for batched puts and point gets, ≥ 80
 ${microRows.join("\n")}
 
 The N-API overhead per call is the \`napi noop call\` line: a JS → native → JS round trip with one u32 argument.
+
+## Reading
+
+- Batched puts reach the Rust loop (the batch crosses once, packed); single puts pay one N-API call each.
+- Point gets stay near 80%: the loss is per value more than per crossing — reading 100 keys per multi-get
+  narrows the gap only a little — it is JS building each key and each result (typed-array allocations and
+  their garbage) plus ~140 ns per N-API call.
+- Scans: fetching a 100k-key page into JS costs about 80% of the Rust scan (\`scan_count\`); decoding every
+  pair into {key, value} views costs two typed-array allocations per pair, which dominates \`scan_keys\`.
+- Next steps: decode pages lazily into offsets (one allocation per page), and point reads through a shared
+  I/O buffer with number-only N-API calls.
 `;
 console.log(report);
 if (args.write) writeFileSync(args.write, report);

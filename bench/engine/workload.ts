@@ -12,6 +12,7 @@ export interface WorkloadResult {
   batch_put: number;
   sync_batch: number;
   random_get: number;
+  multi_get: number;
   scan_keys: number;
   scan_count: number;
 }
@@ -20,7 +21,9 @@ export interface WorkloadResult {
 export function key(i: number): Uint8Array {
   const k = new Uint8Array(16);
   k.set(prefix);
-  new DataView(k.buffer).setBigUint64(8, BigInt(i));
+  const v = new DataView(k.buffer);
+  v.setUint32(8, Math.floor(i / 2 ** 32));
+  v.setUint32(12, i >>> 0);
   return k;
 }
 
@@ -97,6 +100,17 @@ export function runEngine(dir: string, n: number): WorkloadResult {
   const random_get = rate(n, t);
   if (found === 0) throw new Error("random gets found nothing");
 
+  // The same random keys, read 100 per multi-get (one crossing per 100 keys).
+  const group: Uint8Array[] = new Array(100);
+  t = performance.now();
+  let hits = 0;
+  for (let c = 0; c < Math.floor(n / 100); c++) {
+    for (let i = 0; i < 100; i++) group[i] = key(rnd[c * 100 + i]!);
+    hits += db.multiGet(0, group).length;
+  }
+  const multi_get = rate(Math.floor(n / 100) * 100, t);
+  if (hits === 0) throw new Error("multi-gets found nothing");
+
   const start = key(0);
   const scanLoop = (consume: (page: ReturnType<typeof db.scan>) => number) => {
     const started = performance.now();
@@ -117,7 +131,7 @@ export function runEngine(dir: string, n: number): WorkloadResult {
   // The page fetched, not decoded (what the Rust loop does: it never reads the pairs).
   const scan_count = scanLoop((page) => page.count);
   db.close();
-  return { single_put, batch_put, sync_batch, random_get, scan_keys, scan_count };
+  return { single_put, batch_put, sync_batch, random_get, multi_get, scan_keys, scan_count };
 }
 
 /** Runs the same workload against bun:sqlite (WAL, synchronous=NORMAL; FULL for sync batches). */
@@ -165,5 +179,5 @@ export function runSqlite(path: string, n: number): WorkloadResult {
   }
   const scan_keys = rate(scanned, t);
   db.close();
-  return { single_put, batch_put, sync_batch, random_get, scan_keys, scan_count: scan_keys };
+  return { single_put, batch_put, sync_batch, random_get, multi_get: random_get, scan_keys, scan_count: scan_keys };
 }

@@ -70,6 +70,21 @@ fn main() {
     let random_get = rate(n, t);
     assert!(found > 0);
 
+    // The same random keys, read 100 per multi-get.
+    let mut s = 0x9E3779B97F4A7C15u64;
+    let t = Instant::now();
+    let mut packed = Vec::with_capacity(100 * 20);
+    let mut hits = 0usize;
+    for _ in 0..(n / 100) {
+        packed.clear();
+        for _ in 0..100 {
+            photon_engine::codec::put_bytes(&mut packed, &key(next(&mut s) % (2 * n)));
+        }
+        hits += e.multi_get(0, &packed, None).unwrap().len();
+    }
+    let multi_get = rate(n / 100 * 100, t);
+    assert!(hits > 0);
+
     let t = Instant::now();
     let mut scanned = 0u64;
     let mut rounds = 0u64;
@@ -81,7 +96,7 @@ fn main() {
     let scan = rate(scanned, t);
 
     println!(
-        "{{\"single_put\":{single_put:.0},\"batch_put\":{batch_put:.0},\"sync_batch\":{sync_batch:.0},\"random_get\":{random_get:.0},\"scan_keys\":{scan:.0}}}"
+        "{{\"single_put\":{single_put:.0},\"batch_put\":{batch_put:.0},\"sync_batch\":{sync_batch:.0},\"random_get\":{random_get:.0},\"multi_get\":{multi_get:.0},\"scan_keys\":{scan:.0}}}"
     );
     e.close().unwrap();
 }
