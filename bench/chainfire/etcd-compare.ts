@@ -121,7 +121,7 @@ try {
 const report = `# chainfire vs etcd 3.4 (single node)
 
 Command: \`bun bench/chainfire/etcd-compare.ts --n ${N} --rounds ${ROUNDS}\`, ${new Date().toISOString().slice(0, 10)}, this 2-core
-shared machine (noisy: read the ratios). etcd 3.4.23 from Debian with default flags; chainfire single-node (group
+shared machine (noisy: read the ratios). etcd 3.4.23 from Debian with default flags; chainfire as one Raft member (group
 commit, one fsync per group). Both durable: every acknowledged put is fsynced. Client: h2load replaying one
 pre-encoded etcd v3 gRPC request (16-byte key, 100-byte value); ${ROUNDS} interleaved rounds, medians, requests/s.
 

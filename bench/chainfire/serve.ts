@@ -11,8 +11,10 @@ const server = await startChainfire({
   host: "127.0.0.1",
   port: Number(port),
   httpPort: 0,
+  peerPort: 0, // Raft, as photon up runs it (one member)
   logger: createLogger("chainfire", { level: "warn" }),
   metrics: createMetrics("chainfire"),
 });
+await server.published;
 process.on("SIGTERM", () => void server.stop().then(() => process.exit(0)));
 console.log("ready");
