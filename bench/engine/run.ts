@@ -93,7 +93,7 @@ rmSync(dir, { recursive: true, force: true });
 
 const report = `# Storage engine: Bun vs the pure Rust loop
 
-Command: \`npm run bench -- engine\` (= \`bun bench/engine/run.ts --n ${n} --rounds ${rounds}\`), ${new Date().toISOString().slice(0, 10)},
+Command: \`bun bench/engine/run.ts --n ${n} --rounds ${rounds}\` (also \`npm run bench -- engine\`), ${new Date().toISOString().slice(0, 10)},
 on this 2-core shared machine (noisy: read the ratios, not the absolutes). RocksDB ${process.env.PHOTON_ROCKSDB === "bundled" ? "bundled" : "linked from Debian's librocksdb-dev 7.8.3"}.
 
 Workload: 16-byte keys, 100-byte values; ${fmt(n)} single puts, ${fmt(n)} puts in batches of 1000, 20,000 puts in
