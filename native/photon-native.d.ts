@@ -102,14 +102,41 @@ export declare class RaftHost {
   /** True when some group may have work for `ready`. */
   hasReady(): boolean
   /**
-   * Runs one ready cycle (persist with one fsync, then pack); returns the packed ready or
-   * null when no group had work. Call `advance()` once its committed entries are applied.
+   * Runs one ready cycle; returns the packed ready or null when no group had work. Without
+   * async persistence, or with `syncNow`, the cycle's write is fsynced before it returns;
+   * otherwise it is issued without fsync and what depends on it waits for `persisted`.
+   * Call `advance()` once its committed entries are applied.
    */
-  ready(): Buffer | null
+  ready(syncNow?: boolean | undefined | null): Buffer | null
+  /** True when a written cycle waits for its WAL sync (async persistence): call `persist()`. */
+  needsPersist(): boolean
+  /** Sequence number of the last write waiting for a WAL sync (0 when none ever did). */
+  writtenSeq(): number
+  /**
+   * The object that syncs this host's WAL off the JS thread (`syncer.sync(writtenSeq())`).
+   * A separate object because a pending async call keeps its receiver borrowed.
+   */
+  syncer(): RaftLogSyncer
+  /**
+   * Reports the WAL synced through write `seq` (from `persist`); returns the messages that
+   * waited for it, packed as `destCount:u32 (to:u64 len:u32 msgs)*`. The groups concerned
+   * get a ready (newly committed entries).
+   */
+  persisted(seq: number): Buffer
   /** Declares the committed entries of the last ready applied. */
   advance(): void
   /** Closes the log database; later calls fail with RAFT:Closed. Idempotent. */
   close(): void
+}
+
+/** Syncs a host's log WAL on a worker thread (see `RaftHost.syncer`). */
+export declare class RaftLogSyncer {
+  /**
+   * Syncs the WAL: every write issued before the call is durable when the promise resolves
+   * (with `seq`, to pass to `RaftHost.persisted`). One at a time. Rejects with
+   * RAFT:StorageError or RAFT:Closed when the sync fails.
+   */
+  sync(seq: number): Promise<number>
 }
 
 /** Native version of the addon, to check that the loaded .node matches the TypeScript side. */
@@ -175,6 +202,11 @@ export interface RaftHostOptions {
   blockCacheMb?: number
   /** Memtable size per column family, MiB. */
   writeBufferMb?: number
+  /**
+   * Persist asynchronously: `ready` issues its write without fsync and returns; the
+   * driver syncs with `persist()` off the JS thread and reports it with `persisted()`.
+   */
+  asyncPersist?: boolean
 }
 
 /** Work counters of a host. */

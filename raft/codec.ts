@@ -244,6 +244,14 @@ export function decodeReady(buf: Uint8Array): Ready {
   return { groups, messages, snapshots };
 }
 
+/** Decodes `destCount:u32 (to:u64 len:u32 msgs)*` (what `RaftHost.persisted` returns). */
+export function decodeDests(buf: Uint8Array): Map<number, Uint8Array> {
+  const r = new PackReader(buf);
+  const messages = new Map<number, Uint8Array>();
+  for (let n = r.u32(); n > 0; n--) messages.set(r.u64(), r.bytes());
+  return messages;
+}
+
 /** Outcome of one proposal of a batch. */
 export type ProposeResult =
   | { status: "ok"; index: number; term: number }

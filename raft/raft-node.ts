@@ -3,21 +3,30 @@
  * a tick loop, the ready loop, the TCP transport to the other nodes, proposals resolved when
  * applied, linearizable reads through ReadIndex, snapshots, and membership changes.
  *
- * One cycle (scheduled with setImmediate whenever there is work, and after every tick):
+ * One cycle (scheduled with setImmediate whenever there is work, after every tick, and when a
+ * WAL sync completes):
  *   1. step every message received since the last cycle in ONE native call;
  *   2. propose every queued proposal in ONE native call; ask one ReadIndex per group;
- *   3. `ready()`: the host persists every group's new entries and hard state with one fsync
- *      and returns one buffer; snapshot data is taken from the application, messages go out
- *      (one frame per peer), committed entries are applied, proposals and reads are settled;
- *   4. `advance()`.
+ *   3. `ready()`: the host writes every group's new entries and hard state in one batch (no
+ *      fsync) and returns one buffer with what may leave before that write is durable: a
+ *      leader's appends, entries already committed (and persisted), read states; snapshot data
+ *      is taken from the application, messages go out (one frame per peer), committed entries
+ *      are applied, proposals and reads are settled;
+ *   4. `advance()`;
+ *   5. if a write waits for its fsync and none runs, `persist()` syncs the WAL on a worker
+ *      thread while this thread goes on serving; its completion (`persisted`) releases the
+ *      messages that had to wait (votes, append responses) and commits a leader's entries, and
+ *      the next cycle hands them out. One sync at a time: whatever is written meanwhile rides on
+ *      the next one (group commit), so the disk and the JS thread work in parallel.
+ * Nothing that depends on an unsynced write leaves the node or is acknowledged.
  * Everything in a cycle is synchronous, so the application is always exactly at the applied
  * index between cycles (which is what makes `app.snapshot` consistent).
  */
-import type { RaftHost } from "../native/photon-native.d.ts";
+import type { RaftHost, RaftLogSyncer } from "../native/photon-native.d.ts";
 import { native } from "../lib/native.ts";
 import type { PhotonError } from "../lib/errors.ts";
-import { ChangeType, decodeProposeResults, decodeReady, encodeChanges, PackWriter } from "./codec.ts";
-import type { MemberChange, Membership, Ready } from "./codec.ts";
+import { ChangeType, decodeDests, decodeProposeResults, decodeReady, encodeChanges, PackWriter } from "./codec.ts";
+import type { MemberChange, Membership, RaftRole, Ready } from "./codec.ts";
 import { fromNative, notLeader, RaftErrors } from "./errors.ts";
 import { applyGroupReady, type GroupState } from "./group-state.ts";
 import { GroupRequests } from "./proposals.ts";
@@ -40,6 +49,7 @@ const empty = new Uint8Array(0);
 export class RaftNode {
   readonly nodeId: number;
   private readonly host: RaftHost;
+  private readonly syncer: RaftLogSyncer;
   private readonly transport: Transport;
   private readonly snapshots: SnapshotSender;
   private readonly groups = new Map<number, GroupState>();
@@ -49,6 +59,8 @@ export class RaftNode {
   private unreachable = new Set<number>();
   private snapshotReports: { groupId: number; to: number; ok: boolean }[] = [];
   private scheduled = false;
+  /** A WAL sync runs on a worker thread (async persistence). */
+  private syncing = false;
   private closed = false;
   private failure: PhotonError | undefined;
   private readonly ticker: ReturnType<typeof setInterval>;
@@ -61,6 +73,7 @@ export class RaftNode {
   ) {
     this.nodeId = options.nodeId;
     this.host = host;
+    this.syncer = host.syncer();
     this.transport = transport;
     this.snapshots = new SnapshotSender(transport, (groupId, to, ok) => {
       this.snapshotReports.push({ groupId, to, ok });
@@ -84,7 +97,7 @@ export class RaftNode {
     }
     let host: RaftHost;
     try {
-      host = native().RaftHost.open(options.dataDir, options.nodeId);
+      host = native().RaftHost.open(options.dataDir, options.nodeId, { asyncPersist: true });
     } catch (e) {
       throw fromNative(e);
     }
@@ -291,6 +304,16 @@ export class RaftNode {
     return toRaftStatus(groupId, this.native(() => this.host.status(groupId)));
   }
 
+  /**
+   * This node's role, the known leader (0: none) and the term of a group as of the last cycle:
+   * a cheap read of the driver's state (`status` asks the native core and builds more).
+   * @throws RAFT:NoSuchGroup.
+   */
+  role(groupId: number): { role: RaftRole; leader: number; term: number } {
+    const g = this.group(groupId);
+    return { role: g.role, leader: g.leader, term: g.term };
+  }
+
   /** True when this node leads the group (as of the last cycle). */
   isLeader(groupId: number): boolean {
     return this.groups.get(groupId)?.role === "leader";
@@ -362,15 +385,61 @@ export class RaftNode {
     try {
       this.feedInputs();
       for (let round = 0; round < 4; round++) {
-        const buf = this.host.ready();
+        const buf = this.host.ready(this.nothingToOverlap());
         if (!buf) break;
         this.handleReady(decodeReady(buf));
         this.host.advance();
       }
       if (this.host.hasReady()) this.schedule();
+      this.persist();
     } catch (e) {
       this.fail(fromNative(e));
     }
+  }
+
+  /**
+   * True when a worker-thread sync would buy nothing: this node leads, no sync runs, and at
+   * most one proposal waits (a lone client), so the fsync is done inline in `ready` and the
+   * thread hop (tens of µs) is saved. Under load proposals pile up and the sync goes async.
+   */
+  private nothingToOverlap(): boolean {
+    if (this.syncing) return false;
+    let leads = false;
+    let waiting = 0;
+    for (const g of this.groups.values()) {
+      if (g.role === "leader") leads = true;
+      waiting += g.requests.pendingProposals;
+    }
+    return leads && waiting <= 1;
+  }
+
+  /**
+   * Starts a WAL sync of everything written so far on a worker thread (one at a time: what is
+   * written meanwhile rides on the next one, which is the group commit). When it is done, the
+   * messages that waited for it leave and a cycle hands out what became committed.
+   */
+  private persist(): void {
+    if (this.syncing || this.closed || !this.host.needsPersist()) return;
+    this.syncing = true;
+    this.syncer.sync(this.host.writtenSeq()).then(
+      (seq) => {
+        this.syncing = false;
+        if (this.closed) return;
+        try {
+          for (const [to, packed] of decodeDests(this.host.persisted(seq))) {
+            if (!this.transport.send(to, packed)) this.unreachable.add(to);
+          }
+        } catch (e) {
+          this.fail(fromNative(e));
+          return;
+        }
+        this.cycle();
+      },
+      (e) => {
+        this.syncing = false;
+        this.fail(fromNative(e));
+      },
+    );
   }
 
   /** Steps received messages, reports, proposals and read requests into the host. */

@@ -93,6 +93,10 @@ export function runEngine(dir: string, n: number): WorkloadResult {
   }
   const sync_batch = rate(syncs * 100, t);
 
+  // Reads run on a settled database (memtables flushed, fully compacted), as in the Rust loop.
+  db.flush();
+  db.compact(0);
+
   const rnd = randomIndices(n);
   t = performance.now();
   let found = 0;

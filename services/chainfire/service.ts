@@ -184,8 +184,13 @@ export class ChainfireService {
 
   /** The cluster id (0 until the first leader has named the cluster). */
   get clusterId(): number {
-    return Number(this.store.getMeta("cluster_id") ?? "0");
+    // Set once by the first leader and never changed: cached so that a response header does
+    // not read the store.
+    if (this.knownClusterId === 0) this.knownClusterId = Number(this.store.getMeta("cluster_id") ?? "0");
+    return this.knownClusterId;
   }
+
+  private knownClusterId = 0;
 
   /** `host:port` of this member's Raft transport (Raft mode). */
   get raftAddress(): string | undefined {

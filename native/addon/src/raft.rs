@@ -6,10 +6,12 @@
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::Path;
 
-use napi::bindgen_prelude::{Buffer, BufferSlice};
-use napi::{Env, Result};
+use std::sync::Arc;
+
+use napi::bindgen_prelude::{AsyncTask, Buffer, BufferSlice};
+use napi::{Env, Result, Task};
 use napi_derive::napi;
-use photon_engine::EngineOptions;
+use photon_engine::{Engine, EngineOptions};
 use photon_raft::raft::eraftpb::{ConfChangeTransition, ConfChangeType};
 use photon_raft::{GroupOptions, RaftError};
 
@@ -20,6 +22,9 @@ pub struct RaftHostOptions {
     pub block_cache_mb: Option<u32>,
     /// Memtable size per column family, MiB.
     pub write_buffer_mb: Option<u32>,
+    /// Persist asynchronously: `ready` issues its write without fsync and returns; the
+    /// driver syncs with `persist()` off the JS thread and reports it with `persisted()`.
+    pub async_persist: Option<bool>,
 }
 
 /// Options of one group (see photon_raft::GroupOptions; ids and indexes are JS numbers).
@@ -99,11 +104,17 @@ impl RaftHost {
     pub fn open(path: String, node_id: f64, options: Option<RaftHostOptions>) -> Result<RaftHost> {
         let node_id = id(node_id, "nodeId")?;
         let mut o = EngineOptions { block_cache_mb: 16, write_buffer_mb: 16, ..Default::default() };
+        let mut async_persist = false;
         if let Some(x) = options {
             if let Some(v) = x.block_cache_mb { o.block_cache_mb = v; }
             if let Some(v) = x.write_buffer_mb { o.write_buffer_mb = v; }
+            async_persist = x.async_persist.unwrap_or(false);
         }
-        let inner = guard_plain(|| photon_raft::RaftHost::open(Path::new(&path), node_id, o))?;
+        let inner = guard_plain(|| {
+            let mut h = photon_raft::RaftHost::open(Path::new(&path), node_id, o)?;
+            h.set_async_persist(async_persist)?;
+            Ok(h)
+        })?;
         Ok(RaftHost { inner, scratch: Vec::with_capacity(64 << 10) })
     }
 
@@ -297,18 +308,55 @@ impl RaftHost {
         self.inner.has_ready()
     }
 
-    /// Runs one ready cycle (persist with one fsync, then pack); returns the packed ready or
-    /// null when no group had work. Call `advance()` once its committed entries are applied.
+    /// Runs one ready cycle; returns the packed ready or null when no group had work. Without
+    /// async persistence, or with `syncNow`, the cycle's write is fsynced before it returns;
+    /// otherwise it is issued without fsync and what depends on it waits for `persisted`.
+    /// Call `advance()` once its committed entries are applied.
     #[napi]
-    pub fn ready<'env>(&mut self, env: &'env Env) -> Result<Option<BufferSlice<'env>>> {
+    pub fn ready<'env>(&mut self, env: &'env Env, sync_now: Option<bool>) -> Result<Option<BufferSlice<'env>>> {
         let mut out = std::mem::take(&mut self.scratch);
         out.clear();
-        let r = self.guard(|h| h.ready(&mut out));
+        let sync_now = sync_now.unwrap_or(false);
+        let r = self.guard(|h| h.ready_with(&mut out, sync_now));
         let res = match r {
             Ok(0) => Ok(None),
             Ok(_) => BufferSlice::copy_from(env, &out).map(Some),
             Err(e) => Err(e),
         };
+        self.keep_scratch(out);
+        res
+    }
+
+    /// True when a written cycle waits for its WAL sync (async persistence): call `persist()`.
+    #[napi]
+    pub fn needs_persist(&self) -> bool {
+        self.inner.needs_persist()
+    }
+
+    /// Sequence number of the last write waiting for a WAL sync (0 when none ever did).
+    #[napi]
+    pub fn written_seq(&self) -> f64 {
+        self.inner.persist_target().map(|(_, s)| s as f64).unwrap_or(0.0)
+    }
+
+    /// The object that syncs this host's WAL off the JS thread (`syncer.sync(writtenSeq())`).
+    /// A separate object because a pending async call keeps its receiver borrowed.
+    #[napi]
+    pub fn syncer(&self) -> Result<RaftLogSyncer> {
+        let engine = self.guard_ref(|h| Ok(h.engine()))?;
+        Ok(RaftLogSyncer { engine })
+    }
+
+    /// Reports the WAL synced through write `seq` (from `persist`); returns the messages that
+    /// waited for it, packed as `destCount:u32 (to:u64 len:u32 msgs)*`. The groups concerned
+    /// get a ready (newly committed entries).
+    #[napi]
+    pub fn persisted<'env>(&mut self, env: &'env Env, seq: f64) -> Result<BufferSlice<'env>> {
+        let seq = id(seq, "seq")?;
+        let mut out = std::mem::take(&mut self.scratch);
+        out.clear();
+        let r = self.guard(|h| h.persisted(seq, &mut out));
+        let res = r.and_then(|_| BufferSlice::copy_from(env, &out));
         self.keep_scratch(out);
         res
     }
@@ -341,11 +389,63 @@ impl RaftHost {
         }
     }
 
+    fn guard_ref<T>(&self, f: impl FnOnce(&photon_raft::RaftHost) -> photon_raft::Result<T>) -> Result<T> {
+        match catch_unwind(AssertUnwindSafe(|| f(&self.inner))) {
+            Ok(r) => r.map_err(raft_err),
+            Err(p) => Err(raft_err(RaftError::Internal(panic_message(p)))),
+        }
+    }
+
     fn keep_scratch(&mut self, mut out: Vec<u8>) {
         if out.capacity() > SCRATCH_KEEP {
             out = Vec::with_capacity(64 << 10);
         }
         self.scratch = out;
+    }
+}
+
+/// Syncs a host's log WAL on a worker thread (see `RaftHost.syncer`).
+#[napi]
+pub struct RaftLogSyncer {
+    engine: Arc<Engine>,
+}
+
+#[napi]
+impl RaftLogSyncer {
+    /// Syncs the WAL: every write issued before the call is durable when the promise resolves
+    /// (with `seq`, to pass to `RaftHost.persisted`). One at a time. Rejects with
+    /// RAFT:StorageError or RAFT:Closed when the sync fails.
+    #[napi(ts_return_type = "Promise<number>")]
+    pub fn sync(&self, seq: f64) -> Result<AsyncTask<PersistTask>> {
+        let seq = id(seq, "seq")?;
+        Ok(AsyncTask::new(PersistTask { target: Some((self.engine.clone(), seq)) }))
+    }
+}
+
+/// A WAL sync on a worker thread.
+pub struct PersistTask {
+    target: Option<(Arc<Engine>, u64)>,
+}
+
+impl Task for PersistTask {
+    type Output = u64;
+    type JsValue = f64;
+
+    fn compute(&mut self) -> Result<u64> {
+        let Some((engine, seq)) = &self.target else { return Ok(0) };
+        match catch_unwind(AssertUnwindSafe(|| engine.sync_wal())) {
+            Ok(Ok(())) => Ok(*seq),
+            Ok(Err(e)) => Err(raft_err(RaftError::from(e))),
+            Err(p) => Err(raft_err(RaftError::Internal(panic_message(p)))),
+        }
+    }
+
+    fn resolve(&mut self, _env: Env, seq: u64) -> Result<f64> {
+        Ok(seq as f64)
+    }
+
+    fn finally(self, _env: Env) -> Result<()> {
+        Ok(())
     }
 }
 

@@ -308,6 +308,15 @@ impl Engine {
         })
     }
 
+    /// Syncs the WAL: every write issued before the call (synced or not) is durable when it
+    /// returns. Safe to call from another thread while writes go on (RocksDB's SyncWAL).
+    pub fn sync_wal(&self) -> Result<()> {
+        self.with(|o| {
+            o.db.flush_wal(true)?;
+            Ok(())
+        })
+    }
+
     /// Compacts [start, end) of one column family (None = unbounded on that side).
     pub fn compact(&self, cf: u8, start: Option<&[u8]>, end: Option<&[u8]>) -> Result<()> {
         self.with(|o| {

@@ -2,7 +2,7 @@
 //! over one RocksDB: opening groups and every input between cycles (`tick`, `step`, `propose`,
 //! `read_index`, membership, compaction). The cycle itself (`ready`/`advance`) is in ready.rs.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -36,6 +36,19 @@ pub struct RaftHost {
     pub(crate) logger: Logger,
     pub(crate) batch: Vec<u8>,
     pub(crate) stats: HostStats,
+    /// Async persistence (see ready.rs): a cycle's write is issued without fsync and its
+    /// readies wait in `pending` until `persisted` reports the WAL synced past them.
+    pub(crate) async_persist: bool,
+    /// Sequence number of the last write that waits for a WAL sync.
+    pub(crate) written_seq: u64,
+    pub(crate) pending: VecDeque<PendingPersist>,
+}
+
+/// One cycle's write waiting for its WAL sync: the readies it holds (group, ready number) and
+/// the messages that may leave only once it is durable (votes, append responses).
+pub(crate) struct PendingPersist {
+    pub(crate) seq: u64,
+    pub(crate) readies: Vec<(u64, u64, Vec<Message>)>,
 }
 
 impl RaftHost {
@@ -56,6 +69,9 @@ impl RaftHost {
             logger: crate::logger::logger(node_id),
             batch: Vec::with_capacity(64 << 10),
             stats: HostStats::default(),
+            async_persist: false,
+            written_seq: 0,
+            pending: VecDeque::new(),
         })
     }
 
@@ -153,6 +169,9 @@ impl RaftHost {
         let mut g = self.groups.remove(&group).ok_or(RaftError::NoSuchGroup(group))?;
         self.dirty.retain(|x| *x != group);
         self.handed.retain(|x| *x != group);
+        for p in self.pending.iter_mut() {
+            p.readies.retain(|(g, _, _)| *g != group);
+        }
         if destroy {
             self.batch.clear();
             g.node.mut_store().destroy(&mut self.batch);
@@ -417,6 +436,7 @@ impl RaftHost {
     /// Closes the log database; every later call fails with Closed. Idempotent.
     pub fn close(&mut self) -> Result<()> {
         self.groups.clear();
+        self.pending.clear();
         self.dirty.clear();
         self.handed.clear();
         self.engine.close()?;

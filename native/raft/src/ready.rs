@@ -8,6 +8,17 @@
 //!    before its fsync because nothing is packed before it.
 //! 3. the driver sends, applies the committed entries, and calls `advance`.
 //!
+//! # Async persistence (`set_async_persist(true)`, what the TypeScript driver uses)
+//! `ready` issues the cycle's batch WITHOUT fsync (RocksDB makes it readable at once, which is
+//! what raft-rs's `advance_append_async` requires) and hands out only what raft allows before
+//! the local write is durable: a leader's appends (raft thesis 10.2.1), entries committed AND
+//! persisted earlier, read states. Messages that must wait (votes, append responses) stay in
+//! `pending` with the ready numbers. The driver syncs the WAL on a worker thread
+//! (`Engine::sync_wal` covers every write issued before it) and reports it with `persisted`:
+//! `on_persist_ready` lets a leader commit and a follower acknowledge, and the held messages
+//! are returned to be sent. A cycle with a received snapshot, or called with `sync_now`, is
+//! fsynced before `ready` returns (and so is everything pending), as in the synchronous mode.
+//!
 //! # Packed ready format (all integers little-endian)
 //! ```text
 //! ready   := groupCount:u32 group* destCount:u32 dest* snapCount:u32 snapMsg*
@@ -32,7 +43,7 @@ use protobuf::Message as _;
 use raft::eraftpb::{ConfChange, ConfChangeType, ConfChangeV2, ConfState, Entry, EntryType, MessageType};
 
 use crate::error::{RaftError, Result};
-use crate::host::{role_code, RaftHost};
+use crate::host::{role_code, PendingPersist, RaftHost};
 use crate::pack;
 
 impl RaftHost {
@@ -40,11 +51,19 @@ impl RaftHost {
     /// module docs) to `out` and returns the number of groups in it (0: nothing to do, `out`
     /// untouched). Must be followed by `advance` once the committed entries are applied.
     pub fn ready(&mut self, out: &mut Vec<u8>) -> Result<u32> {
+        self.ready_with(out, false)
+    }
+
+    /// `ready`, choosing per cycle: with `sync_now` (and async persistence on) the cycle is
+    /// persisted with one fsync before the call returns, as without async persistence, and so
+    /// are all writes still waiting. A driver with nothing to overlap with the disk (a single
+    /// request in flight) saves the round trip through a worker thread this way.
+    pub fn ready_with(&mut self, out: &mut Vec<u8>, sync_now: bool) -> Result<u32> {
         self.check()?;
         if !self.handed.is_empty() {
             return Err(RaftError::InvalidArgument("ready() called twice without advance()".into()));
         }
-        let r = self.ready_inner(out);
+        let r = self.ready_inner(out, sync_now);
         if let Err(e) = &r {
             // Readies were taken from raft but not advanced: the groups cannot go on.
             self.poison(format!("ready failed: {e}"));
@@ -52,7 +71,7 @@ impl RaftHost {
         r
     }
 
-    fn ready_inner(&mut self, out: &mut Vec<u8>) -> Result<u32> {
+    fn ready_inner(&mut self, out: &mut Vec<u8>, sync_now: bool) -> Result<u32> {
         let dirty = std::mem::take(&mut self.dirty);
         let mut readies = Vec::with_capacity(dirty.len());
         for id in dirty {
@@ -67,10 +86,16 @@ impl RaftHost {
             return Ok(0);
         }
         self.stats.ready_cycles += 1;
+        let must_sync = readies.iter().any(|(_, rd)| rd.must_sync());
+        let any_snapshot = readies.iter().any(|(_, rd)| !rd.snapshot().is_empty());
+        // Immediate: persisted before this call returns (the only mode without async_persist;
+        // a received snapshot always, since the application installs it at once; and a cycle
+        // with nothing to sync and nothing pending). Otherwise the write is issued without
+        // fsync and the readies wait in `pending` for `persisted`.
+        let immediate = !self.async_persist || any_snapshot || sync_now || (!must_sync && self.pending.is_empty());
 
-        // 1. Persist every group's entries, hard state and snapshot in one batch.
+        // 1. Write every group's entries, hard state and snapshot in one batch.
         self.batch.clear();
-        let mut must_sync = false;
         for (id, rd) in &readies {
             let g = self.groups.get_mut(id).expect("group of a ready");
             let keep = g.keep_snapshot_data;
@@ -83,28 +108,64 @@ impl RaftHost {
             if let Some(hs) = rd.hs() {
                 store.set_hard_state(&mut self.batch, hs)?;
             }
-            must_sync |= rd.must_sync();
         }
-        self.write_batch(must_sync)?;
+        let mut dests: BTreeMap<u64, Vec<u8>> = BTreeMap::new();
+        let mut merge_into_last = false;
+        if immediate {
+            // A synced write also makes every earlier unsynced one durable: release them first.
+            let sync = must_sync || !self.pending.is_empty();
+            self.write_batch(sync)?;
+            if sync {
+                let through = self.written_seq;
+                self.release_through(through, &mut dests);
+            }
+        } else if self.batch.is_empty() {
+            // Nothing to write (pending is not empty, or must_sync would have been set): these
+            // readies follow the last write and are released with it.
+            merge_into_last = true;
+        } else {
+            self.write_batch(false)?;
+            self.written_seq += 1;
+        }
 
-        // 2. Everything below may leave the node: it depends only on persisted state.
+        // 2. Pack what may leave the node: with `immediate` everything (it is persisted); else
+        //    only what raft allows before the local write is durable (a leader's appends,
+        //    entries committed and persisted earlier, read states); the rest waits.
         let count_at = out.len();
         pack::u32_(out, readies.len() as u32);
-        let mut dests: BTreeMap<u64, Vec<u8>> = BTreeMap::new();
         let mut snaps = Vec::new();
         let mut snap_count = 0u32;
         let mut conf_batch = Vec::new();
+        let mut commit_batch = Vec::new();
+        let mut waiting = Vec::new();
         for (id, mut rd) in readies {
             let g = self.groups.get_mut(&id).expect("group of a ready");
             // `Bytes` clone: the data is shared, not copied.
             let snapshot = rd.snapshot().clone();
             let read_states = rd.take_read_states();
             let mut msgs = rd.take_messages();
-            msgs.extend(rd.take_persisted_messages());
             let mut committed = rd.take_committed_entries();
-            let mut light = g.node.advance_append(rd);
-            msgs.extend(light.take_messages());
-            committed.extend(light.take_committed_entries());
+            if immediate {
+                msgs.extend(rd.take_persisted_messages());
+                let mut light = g.node.advance_append(rd);
+                msgs.extend(light.take_messages());
+                committed.extend(light.take_committed_entries());
+                // raft-rs reports a commit index advanced by this persist only here (it will not
+                // come back in a later ready's hard state): record it, or a restart would find
+                // the application ahead of the log's commit index.
+                if let Some(commit) = light.commit_index() {
+                    let mut hs = g.node.store().hard_state().clone();
+                    if commit > hs.commit {
+                        hs.commit = commit;
+                        g.node.mut_store().set_hard_state(&mut commit_batch, &hs)?;
+                    }
+                }
+            } else {
+                let held = rd.take_persisted_messages();
+                let number = rd.number();
+                g.node.advance_append_async(rd);
+                waiting.push((id, number, held));
+            }
 
             // Membership changes take effect as their entries are handed out for applying.
             let mut conf_changed = !snapshot.is_empty();
@@ -167,20 +228,113 @@ impl RaftHost {
             }
             self.handed.push(id);
         }
+        if !immediate {
+            match self.pending.back_mut() {
+                Some(last) if merge_into_last => last.readies.extend(waiting),
+                _ => self.pending.push_back(PendingPersist { seq: self.written_seq, readies: waiting }),
+            }
+        }
         if !conf_batch.is_empty() {
+            // Synced, and carrying the commit indexes too.
+            conf_batch.extend_from_slice(&commit_batch);
             self.batch = conf_batch;
             self.write_batch(true)?;
+        } else if !commit_batch.is_empty() {
+            // Unsynced like any commit-only hard state (raft-rs's must_sync): the entries it
+            // covers are durable already, and a lost commit index is learnt again.
+            self.batch = commit_batch;
+            self.write_batch(false)?;
         }
-        pack::u32_(out, dests.len() as u32);
-        for (to, buf) in dests {
-            pack::u64_(out, to);
-            pack::bytes(out, &buf);
-        }
+        pack_dests(out, dests)?;
         pack::u32_(out, snap_count);
         out.extend_from_slice(&snaps);
         let n = self.handed.len() as u32;
         debug_assert_eq!(u32::from_le_bytes(out[count_at..count_at + 4].try_into().unwrap()), n);
         Ok(n)
+    }
+
+    /// Turns async persistence on or off (off by default: `ready` persists with one fsync
+    /// before returning). Turning it off first makes everything pending durable.
+    pub fn set_async_persist(&mut self, on: bool) -> Result<()> {
+        self.check()?;
+        if !on && !self.pending.is_empty() {
+            self.sync_now(&mut Vec::new())?;
+        }
+        self.async_persist = on;
+        Ok(())
+    }
+
+    /// True when some written cycle waits for a WAL sync (see `persist_target`).
+    pub fn needs_persist(&self) -> bool {
+        !self.pending.is_empty()
+    }
+
+    /// What a WAL sync must cover: the engine to sync and the sequence number of the last
+    /// write issued. After `engine.sync_wal()` returns (on any thread), pass the number to
+    /// `persisted`. None when nothing waits.
+    pub fn persist_target(&self) -> Option<(std::sync::Arc<photon_engine::Engine>, u64)> {
+        if self.pending.is_empty() || self.poisoned.is_some() {
+            None
+        } else {
+            Some((self.engine.clone(), self.written_seq))
+        }
+    }
+
+    /// The log database (to sync its WAL from another thread: `Engine::sync_wal`).
+    pub fn engine(&self) -> std::sync::Arc<photon_engine::Engine> {
+        self.engine.clone()
+    }
+
+    /// Reports the WAL synced through write `seq`: raft learns those readies are persisted
+    /// (a leader may commit, a follower acknowledge), and the messages they held may leave.
+    /// Appends them to `out` as `destCount:u32 dest*` (the ready's dest grammar) and marks the
+    /// groups for the next `ready`, which hands out what became committed.
+    pub fn persisted(&mut self, seq: u64, out: &mut Vec<u8>) -> Result<()> {
+        self.check()?;
+        let mut dests = BTreeMap::new();
+        if self.pending.front().is_some_and(|p| p.seq <= seq) {
+            self.stats.synced_writes += 1;
+        }
+        self.release_through(seq, &mut dests);
+        pack_dests(out, dests)
+    }
+
+    /// Syncs the WAL on this thread and reports it (tests, shutdown).
+    pub fn sync_now(&mut self, out: &mut Vec<u8>) -> Result<()> {
+        if let Some((engine, seq)) = self.persist_target() {
+            if let Err(e) = engine.sync_wal() {
+                let e = RaftError::from(e);
+                self.poison(format!("log sync failed: {e}"));
+                return Err(e);
+            }
+            self.persisted(seq, out)?;
+        } else {
+            pack::u32_(out, 0);
+        }
+        Ok(())
+    }
+
+    fn release_through(&mut self, seq: u64, dests: &mut BTreeMap<u64, Vec<u8>>) {
+        while self.pending.front().is_some_and(|p| p.seq <= seq) {
+            let p = self.pending.pop_front().expect("front");
+            for (id, number, held) in p.readies {
+                let Some(g) = self.groups.get_mut(&id) else { continue };
+                g.node.on_persist_ready(number);
+                for m in held {
+                    // Only a leader sends snapshots, and a leader's messages are never held:
+                    // one here comes from a deposed leader and is moot.
+                    if m.msg_type == MessageType::MsgSnapshot {
+                        continue;
+                    }
+                    if let Ok(b) = m.write_to_bytes() {
+                        let buf = dests.entry(m.to).or_default();
+                        pack::u64_(buf, id);
+                        pack::bytes(buf, &b);
+                    }
+                }
+                self.mark(id);
+            }
+        }
     }
 
     /// Declares every committed entry handed out by the last `ready` applied.
@@ -198,6 +352,15 @@ impl RaftHost {
         }
         Ok(())
     }
+}
+
+fn pack_dests(out: &mut Vec<u8>, dests: BTreeMap<u64, Vec<u8>>) -> Result<()> {
+    pack::u32_(out, dests.len() as u32);
+    for (to, buf) in dests {
+        pack::u64_(out, to);
+        pack::bytes(out, &buf);
+    }
+    Ok(())
 }
 
 fn pack_conf(out: &mut Vec<u8>, cs: &ConfState) {

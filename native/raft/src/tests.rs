@@ -79,6 +79,16 @@ fn decode(buf: &[u8]) -> ReadyView {
     v
 }
 
+fn decode_dests(buf: &[u8]) -> Vec<(u64, Vec<u8>)> {
+    let mut c = Cursor::new(buf);
+    let mut out = Vec::new();
+    for _ in 0..c.u32().unwrap() {
+        let to = c.u64().unwrap();
+        out.push((to, c.bytes().unwrap().to_vec()));
+    }
+    out
+}
+
 /// The test application: per group, the list of applied payloads (snapshot = the list joined).
 #[derive(Default, Clone)]
 struct App {
@@ -119,6 +129,9 @@ struct Cluster {
     snap_inbox: Vec<(u64, u64, Vec<u8>, Vec<u8>)>,
     /// Nodes whose traffic is dropped (a partition).
     cut: Vec<u64>,
+    /// Hosts persist asynchronously; each node's pending writes are synced at the start of
+    /// its next cycle (so followers answer one cycle late, as with a slow disk).
+    async_persist: bool,
 }
 
 fn opts(voters: &[u64]) -> GroupOptions {
@@ -127,7 +140,18 @@ fn opts(voters: &[u64]) -> GroupOptions {
 
 impl Cluster {
     fn new(ids: &[u64], groups: &[u64]) -> Cluster {
-        let mut c = Cluster { dir: tempfile::tempdir().unwrap(), nodes: HashMap::new(), inbox: HashMap::new(), snap_inbox: Vec::new(), cut: Vec::new() };
+        Cluster::with_persistence(ids, groups, false)
+    }
+
+    fn with_persistence(ids: &[u64], groups: &[u64], async_persist: bool) -> Cluster {
+        let mut c = Cluster {
+            dir: tempfile::tempdir().unwrap(),
+            nodes: HashMap::new(),
+            inbox: HashMap::new(),
+            snap_inbox: Vec::new(),
+            cut: Vec::new(),
+            async_persist,
+        };
         for id in ids {
             c.start(*id, groups, ids);
         }
@@ -136,6 +160,7 @@ impl Cluster {
 
     fn start(&mut self, id: u64, groups: &[u64], voters: &[u64]) {
         let mut host = RaftHost::open(&self.dir.path().join(format!("n{id}")), id, Default::default()).unwrap();
+        host.set_async_persist(self.async_persist).unwrap();
         let mut app = App::default();
         for g in groups {
             let opened = host.create_group(*g, &opts(voters)).unwrap();
@@ -171,6 +196,15 @@ impl Cluster {
         for id in ids {
             let n = self.nodes.get_mut(&id).unwrap();
             let Some(h) = n.host.as_mut() else { continue };
+            if self.async_persist {
+                let mut released = Vec::new();
+                h.sync_now(&mut released).unwrap();
+                for (to, msgs) in decode_dests(&released) {
+                    if !self.cut.contains(&to) && !self.cut.contains(&id) {
+                        self.inbox.entry(to).or_default().extend_from_slice(&msgs);
+                    }
+                }
+            }
             let mut buf = Vec::new();
             if h.ready(&mut buf).unwrap() == 0 {
                 continue;
@@ -528,4 +562,99 @@ fn ready_twice_without_advance_is_refused() {
     assert!(matches!(h.ready(&mut buf), Err(crate::RaftError::InvalidArgument(_))));
     h.advance().unwrap();
     h.tick().unwrap();
+}
+
+#[test]
+fn async_persistence_replicates_in_order_and_recovers_after_restart() {
+    let mut c = Cluster::with_persistence(&[1, 2, 3], &[1], true);
+    propose_n(&mut c, 1, 0, 40);
+    for id in [1, 2, 3] {
+        assert_eq!(c.data(id, 1), expect_values(40), "node {id}");
+    }
+    // A follower restarted from its data directory catches up from what it persisted.
+    let l = c.leader(1).unwrap();
+    let f = [1, 2, 3].into_iter().find(|id| *id != l).unwrap();
+    c.stop(f);
+    propose_n(&mut c, 1, 40, 60);
+    c.start(f, &[1], &[1, 2, 3]);
+    c.run(60);
+    assert_eq!(c.data(l, 1), expect_values(60));
+    let restarted = c.data(f, 1);
+    assert_eq!(&restarted[restarted.len() - 20..], &expect_values(60)[40..], "restarted follower");
+}
+
+#[test]
+fn async_persistence_hands_out_nothing_before_the_sync() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut h = RaftHost::open(dir.path(), 1, Default::default()).unwrap();
+    h.set_async_persist(true).unwrap();
+    h.create_group(1, &opts(&[1])).unwrap();
+    h.campaign(1).unwrap();
+    // Become leader (the election is persisted before the leader's first entry commits).
+    for _ in 0..6 {
+        let mut buf = Vec::new();
+        if h.ready(&mut buf).unwrap() > 0 {
+            h.advance().unwrap();
+        }
+        h.sync_now(&mut Vec::new()).unwrap();
+    }
+    assert_eq!(h.status(1).unwrap().role, 2);
+    let (index, _) = h.propose(1, b"", b"x").unwrap();
+    let mut buf = Vec::new();
+    assert!(h.ready(&mut buf).unwrap() > 0);
+    let v = decode(&buf);
+    assert!(v.groups.iter().all(|g| g.entries.iter().all(|e| e.1 < index)), "handed out before its fsync");
+    h.advance().unwrap();
+    assert!(h.needs_persist());
+    let synced = h.stats().synced_writes;
+    h.sync_now(&mut Vec::new()).unwrap();
+    assert!(!h.needs_persist());
+    assert_eq!(h.stats().synced_writes, synced + 1);
+    let mut buf = Vec::new();
+    assert!(h.ready(&mut buf).unwrap() > 0);
+    let v = decode(&buf);
+    assert!(v.groups.iter().any(|g| g.entries.iter().any(|e| e.1 == index && e.4 == b"x")));
+    h.advance().unwrap();
+    // With sync_now the cycle is persisted before ready returns: the entry comes back at once.
+    let (index, _) = h.propose(1, b"", b"y").unwrap();
+    let mut buf = Vec::new();
+    assert!(h.ready_with(&mut buf, true).unwrap() > 0);
+    let v = decode(&buf);
+    assert!(v.groups.iter().any(|g| g.entries.iter().any(|e| e.1 == index && e.4 == b"y")));
+    h.advance().unwrap();
+    assert!(!h.needs_persist());
+}
+
+#[test]
+fn commit_index_reported_after_persist_survives_reopen() {
+    // Regression: raft-rs reports a commit advanced by the local persist only in the
+    // LightReady; it was not recorded, so an application that had applied those entries could
+    // not reopen its group ("application applied N but the log is committed only to 5").
+    let dir = tempfile::tempdir().unwrap();
+    let mut applied = 0;
+    {
+        let mut h = RaftHost::open(dir.path(), 1, Default::default()).unwrap();
+        h.create_group(1, &opts(&[1])).unwrap();
+        h.campaign(1).unwrap();
+        for i in 0..20 {
+            if i > 3 {
+                h.propose(1, b"", b"v").unwrap();
+            }
+            let mut buf = Vec::new();
+            if h.ready(&mut buf).unwrap() > 0 {
+                for g in decode(&buf).groups {
+                    if let Some(e) = g.entries.last() {
+                        applied = e.1;
+                    }
+                }
+                h.advance().unwrap();
+            }
+        }
+        h.close().unwrap();
+    }
+    assert!(applied > 20);
+    let mut h = RaftHost::open(dir.path(), 1, Default::default()).unwrap();
+    let o = GroupOptions { applied, ..opts(&[1]) };
+    h.create_group(1, &o).unwrap();
+    assert!(h.status(1).unwrap().commit >= applied);
 }

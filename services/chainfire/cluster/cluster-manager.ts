@@ -26,6 +26,22 @@ export type AdminOp =
 /** How far behind the leader's commit index a learner may be to get promoted. */
 const CAUGHT_UP_ENTRIES = 64;
 
+/**
+ * Runs a Raft conf change, retrying while Raft drops it (RAFT:ProposalDropped: a change is still
+ * pending, or a new leader has not yet applied the entries of its term) for up to `ms`.
+ */
+async function confChange(f: () => Promise<void>, ms = 5_000): Promise<void> {
+  const deadline = performance.now() + ms;
+  for (;;) {
+    try {
+      return await f();
+    } catch (e) {
+      if ((e as { code?: string }).code !== "RAFT:ProposalDropped" || performance.now() > deadline) throw e;
+      await Bun.sleep(50);
+    }
+  }
+}
+
 /** Membership operations of one member. */
 export class ClusterManager {
   private readonly promoting = new Set<number>();
@@ -65,13 +81,22 @@ export class ClusterManager {
         const id = this.randomId();
         const attrs: MemberAttrs = { id, name: "", peerUrls: op.peerUrls, clientUrls: [], wantsVote: !op.isLearner };
         await this.log.propose({ memberAttrs: attrs });
-        await node.addLearner(CHAINFIRE_GROUP, id, peerAddress(op.peerUrls[0]!));
+        await confChange(() => node.addLearner(CHAINFIRE_GROUP, id, peerAddress(op.peerUrls[0]!)));
         if (!op.isLearner) this.promoteWhenCaughtUp(id);
         return { member: { ...attrs, isLearner: true }, members: this.members() };
       }
       case "memberRemove": {
         if (!this.members().some((m) => m.id === op.id)) throw etcdError("MemberNotFound");
-        await node.remove(CHAINFIRE_GROUP, op.id);
+        if (op.id === node.nodeId) {
+          // raft-rs panics when a leader commits its own removal (maybe_commit unwraps the leader's
+          // own progress): hand leadership to the most caught-up voter, which then removes us.
+          const s = this.log.status();
+          const next = s.membership.voters.filter((id) => id !== op.id).sort((a, b) => (s.progress[b] ?? 0) - (s.progress[a] ?? 0))[0];
+          if (next === undefined) throw etcdError("NotLeader");
+          await node.transferLeader(CHAINFIRE_GROUP, next);
+          return this.run(op);
+        }
+        await confChange(() => node.remove(CHAINFIRE_GROUP, op.id));
         await this.log.propose({ memberRemove: { id: op.id } });
         return { members: this.members() };
       }

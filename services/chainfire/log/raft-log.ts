@@ -140,7 +140,7 @@ export class RaftLog implements CommandLog {
 
   async propose(cmd: Command): Promise<Applied> {
     if (this.closed) throw etcdError("Stopped");
-    const status = this.node.status(CHAINFIRE_GROUP);
+    const status = this.node.role(CHAINFIRE_GROUP);
     if (status.role !== "leader") {
       if (!status.leader) throw etcdError("NotLeader");
       return this.o.forward(status.leader, cmd);
@@ -174,7 +174,7 @@ export class RaftLog implements CommandLog {
   }
 
   get term(): number {
-    return this.status().term;
+    return this.node.role(CHAINFIRE_GROUP).term;
   }
 
   get isLeader(): boolean {

@@ -135,9 +135,9 @@ export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
 
 /** A Map key for bytes (latin1 string: one char per byte, order-preserving). */
 export function bytesId(b: Uint8Array): string {
-  let s = "";
-  for (let i = 0; i < b.length; i += 4096) s += String.fromCharCode(...b.subarray(i, i + 4096));
-  return s;
+  // Buffer's latin1 decoding maps each byte to the char of the same code (natively, ~3x faster
+  // than String.fromCharCode for short keys).
+  return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString("latin1");
 }
 
 /** Inverse of bytesId. */
