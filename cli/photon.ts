@@ -10,7 +10,15 @@ const commands: Record<string, { summary: string; load: () => Promise<{ run: (ar
   status: { summary: "show every running component, its endpoints and health", load: () => import("./commands/status.ts") },
   version: { summary: "print versions", load: () => import("./commands/version.ts") },
   config: { summary: "config check FILE: validate a configuration file", load: () => import("./commands/config.ts") },
+  chainfire: { summary: "run one chainfire member (a cluster node) in the foreground", load: () => import("./commands/chainfire.ts") },
   certs: { summary: "create a development CA and per-service certificates", load: () => import("./commands/certs.ts") },
+  login: { summary: "log in to iam; keeps the token under your config directory", load: () => import("./commands/login.ts") },
+  ...Object.fromEntries(
+    (["org", "project", "user", "group", "role", "binding", "credential", "accesskey"] as const).map((r) => [
+      r,
+      { summary: `manage iam ${r}s (photon ${r} help)`, load: async () => ({ run: (argv: string[]) => import("./commands/iam.ts").then((m) => m.runResource(r, argv)) }) },
+    ]),
+  ),
 };
 
 function help(): string {
@@ -33,6 +41,6 @@ export async function main(argv: string[]): Promise<number> {
 
 if (import.meta.main) {
   const code = await main(process.argv.slice(2));
-  // `up` keeps running (its servers hold the event loop); every other command ends here.
-  if (code !== 0 || process.argv[2] !== "up") process.exit(code);
+  // `up` and `chainfire` keep running (their servers hold the event loop); every other command ends here.
+  if (code !== 0 || (process.argv[2] !== "up" && process.argv[2] !== "chainfire")) process.exit(code);
 }

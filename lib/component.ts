@@ -13,6 +13,11 @@ export interface ComponentContext {
   readonly dataDir: string;
   readonly logger: Logger;
   readonly metrics: Metrics;
+  /**
+   * The endpoints of the components started before this one, by component name
+   * (`endpoints.chainfire.etcd`): how a component finds the ones it depends on.
+   */
+  readonly endpoints: Readonly<Record<string, Readonly<Record<string, string>>>>;
 }
 
 /** A started component. */

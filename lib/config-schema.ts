@@ -89,6 +89,22 @@ export const chainfireSection = z
   })
   .strict();
 
+/** `[iam]`: identity, tenancy and authorisation (REST and gRPC APIs, JWKS, service catalog). */
+export const iamSection = z
+  .object({
+    /** Port of the REST/JSON API (`/v1/...`, `/.well-known/jwks.json`, `/openapi.json`) and health. */
+    http_port: portSchema.default(7080),
+    /** Port of the gRPC API (`photon.iam.v1.Iam`). */
+    grpc_port: portSchema.default(7081),
+    /** Issuer (`iss`) of access tokens; empty: the REST API's URL. */
+    issuer: z.string().default(""),
+    /** Key-encryption key file (32 bytes, mode 0600); empty: `<data_dir>/iam/kek`, created on first start. */
+    kek_file: z.string().default(""),
+    /** Age after which the token signing key is rotated, in seconds. */
+    key_rotation_seconds: z.number().int().min(60).default(7 * 24 * 3600),
+  })
+  .strict();
+
 /** Every section, keyed by its TOML table name. Add new sections here. */
 export const configSections = {
   node: nodeSection,
@@ -96,6 +112,7 @@ export const configSections = {
   tls: tlsSection,
   engine: engineSection,
   chainfire: chainfireSection,
+  iam: iamSection,
 } as const;
 
 /** The name of a configuration section. */

@@ -36,6 +36,7 @@ describe("loadConfig defaults", () => {
       tls: { enabled: false, require_client_cert: false },
       engine: { block_cache_mb: 64, write_buffer_mb: 32, compression: true },
       chainfire: { client_port: 2379, http_port: 2381, peer_port: 2380, join: "", quota_bytes: 2 * 1024 ** 3 },
+      iam: { http_port: 7080, grpc_port: 7081, issuer: "", kek_file: "", key_rotation_seconds: 7 * 24 * 3600 },
     });
   });
 

@@ -1,9 +1,11 @@
 /**
  * The components `photon up` starts, in start order. Each service adds its `Component` here as
- * it lands (chainfire first: the others keep their state in it).
+ * it lands (chainfire first: the others keep their state in it; iam next: every other API
+ * authenticates and authorises through it).
  */
 import type { Component } from "../../lib/component.ts";
 import { chainfireComponent } from "../../services/chainfire/component.ts";
+import { iamComponent } from "../../services/iam/component.ts";
 
 /** Every component that exists in this build, in the order they must start. */
-export const components: readonly Component[] = [chainfireComponent];
+export const components: readonly Component[] = [chainfireComponent, iamComponent];

@@ -100,6 +100,7 @@ export async function startSupervisor(options: SupervisorOptions): Promise<Super
         dataDir: dir,
         logger: logger.child({ component: component.name }),
         metrics: createMetrics(component.name),
+        endpoints: Object.fromEntries([...running].map(([name, r]) => [name, r.run.endpoints])),
       });
       running.set(component.name, { component, run });
       logger.info("component started", { component: component.name, endpoints: run.endpoints });

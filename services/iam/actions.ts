@@ -17,6 +17,7 @@ export const IAM_RESOURCES = [
   "accesskey",
   "token",
   "audit",
+  "catalog",
 ] as const;
 
 /** The verbs of every iam resource. */

@@ -20,6 +20,10 @@ const own = defineErrors("IAM", {
   InvalidCredentials: { grpc: GrpcStatus.UNAUTHENTICATED, hint: "check the name and secret" },
   CredentialExpired: { grpc: GrpcStatus.UNAUTHENTICATED, hint: "create a new credential" },
   WeakPassword: { grpc: GrpcStatus.INVALID_ARGUMENT, hint: "use at least 12 characters" },
+  Unauthenticated: { grpc: GrpcStatus.UNAUTHENTICATED, hint: "send a valid access token (`Authorization: Bearer ...`); `photon login` gets one" },
+  PermissionDenied: { grpc: GrpcStatus.PERMISSION_DENIED, hint: "ask an administrator for a binding that allows the action; the message names it" },
+  TooManyAttempts: { grpc: GrpcStatus.RESOURCE_EXHAUSTED, hint: "wait until the time in details.retryAfterSeconds, then try again" },
+  Conflict: { grpc: GrpcStatus.ABORTED, hint: "concurrent changes kept conflicting; retry" },
   NoSigningKey: { grpc: GrpcStatus.FAILED_PRECONDITION, hint: "generate or load a signing key before issuing tokens" },
 });
 

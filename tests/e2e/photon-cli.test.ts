@@ -19,7 +19,7 @@ async function cli(...args: string[]): Promise<{ code: number; stdout: string; s
 }
 
 /** Every listener on a free port, so tests never collide with each other or a real etcd. */
-const env = { ...process.env, PHOTON_CHAINFIRE_CLIENT_PORT: "0", PHOTON_CHAINFIRE_HTTP_PORT: "0", PHOTON_CHAINFIRE_PEER_PORT: "0" };
+const env = { ...process.env, PHOTON_CHAINFIRE_CLIENT_PORT: "0", PHOTON_CHAINFIRE_HTTP_PORT: "0", PHOTON_CHAINFIRE_PEER_PORT: "0", PHOTON_IAM_HTTP_PORT: "0", PHOTON_IAM_GRPC_PORT: "0" };
 let up: ReturnType<typeof Bun.spawn>;
 let adminUrl: string;
 

@@ -84,6 +84,61 @@ export function crossTenantLeaks(options: CrossTenantMatrixOptions): { leaks: Le
   return { leaks, attempts };
 }
 
+/** Options of the asynchronous matrix: the decision comes over an API. */
+export interface AsyncCrossTenantMatrixOptions extends Omit<CrossTenantMatrixOptions, "authorize"> {
+  authorize: (req: AuthorizeRequest) => Promise<Decision>;
+  /** Attempts in flight at once (default 16). */
+  concurrency?: number;
+}
+
+/** Every attempt of the matrix (both directions) and every owner check, as requests. */
+function matrixRequests(options: Omit<CrossTenantMatrixOptions, "authorize">): { attack: { req: AuthorizeRequest; from: string; to: string }[]; own: { req: AuthorizeRequest; label: string }[] } {
+  const context = options.context ?? { sourceIp: "10.0.0.1", time: Date.now() };
+  const attack: { req: AuthorizeRequest; from: string; to: string }[] = [];
+  const own: { req: AuthorizeRequest; label: string }[] = [];
+  for (const [a, b] of options.pairs) {
+    for (const [from, to] of [[a, b], [b, a]] as const) {
+      for (const principal of from.principals) {
+        for (const scope of to.scopes) {
+          for (const action of options.actions) attack.push({ req: { principal, action, resource: resourceFor(scope, action, to.tags), context }, from: from.label, to: to.label });
+        }
+      }
+    }
+    for (const t of [a, b]) {
+      for (const principal of t.owners) {
+        for (const scope of t.scopes) for (const action of options.actions) own.push({ req: { principal, action, resource: resourceFor(scope, action, t.tags), context }, label: t.label });
+      }
+    }
+  }
+  return { attack, own };
+}
+
+/**
+ * The matrix through an asynchronous decision function (a service's Authorize API): returns the
+ * leaks, the owners' gaps and the number of attempts. Assert both lists empty.
+ */
+export async function crossTenantLeaksAsync(options: AsyncCrossTenantMatrixOptions): Promise<{ leaks: Leak[]; gaps: string[]; attempts: number }> {
+  const { attack, own } = matrixRequests(options);
+  const leaks: Leak[] = [];
+  const gaps: string[] = [];
+  const jobs: (() => Promise<void>)[] = [
+    ...attack.map(({ req, from, to }) => async () => {
+      const d = await options.authorize(req);
+      if (d.allowed) leaks.push({ principal: req.principal, from, to, action: req.action, resource: req.resource, reason: d.reason });
+    }),
+    ...own.map(({ req, label }) => async () => {
+      const d = await options.authorize(req);
+      if (!d.allowed) gaps.push(`${req.principal} (${label}) ${req.action} on ${req.resource.project ?? req.resource.org}: ${d.reason}`);
+    }),
+  ];
+  let next = 0;
+  const worker = async () => {
+    while (next < jobs.length) await jobs[next++]!();
+  };
+  await Promise.all(Array.from({ length: options.concurrency ?? 16 }, worker));
+  return { leaks, gaps, attempts: attack.length };
+}
+
 /** Owners denied an action on their own tenant (the matrix would prove nothing for those). */
 export function ownerGaps(options: CrossTenantMatrixOptions): string[] {
   const context = options.context ?? { sourceIp: "10.0.0.1", time: Date.now() };

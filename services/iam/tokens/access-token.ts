@@ -1,7 +1,9 @@
 /**
  * Access tokens: short-lived JWS (EdDSA/Ed25519) JWTs scoped to one project, verifiable offline by
  * every service from the JWKS. Claims: `iss`, `aud`, `sub` (principal id), `jti`, `iat`, `nbf`,
- * `exp`, plus `org`, `project`, `pk` (principal kind), optional `sid` (login session / refresh
+ * `exp`, plus `org` (absent for system principals), `project` (absent for an unscoped token, which
+ * is bounded only by the principal's bindings: how an organisation or system administrator works
+ * above projects), `pk` (principal kind), optional `sid` (login session / refresh
  * family) and `rules` (application-credential access rules). Verification checks, in order: size
  * and shape (before any parsing), algorithm, signature by a published key, issuer, audience, time,
  * required claims, revocation.
@@ -34,18 +36,20 @@ export interface AccessTokenClaims {
   iat: number;
   nbf: number;
   exp: number;
-  org: string;
-  project: string;
+  /** The principal's organisation; absent for system principals. */
+  org?: string;
+  /** The project the token is scoped to; absent for an unscoped token. */
+  project?: string;
   sid?: string;
   rules?: string[];
 }
 
-/** What to put in a new token. */
+/** What to put in a new token (`org` absent for system principals, `project` for unscoped tokens). */
 export interface IssueInput {
   sub: string;
   pk: "user" | "serviceaccount";
-  org: string;
-  project: string;
+  org?: string;
+  project?: string;
   audience?: string[];
   sid?: string;
   rules?: string[];
@@ -73,7 +77,9 @@ export class AccessTokenIssuer {
       throw IamErrors.InvalidArgument(`token lifetime must be 1..${MAX_TOKEN_TTL_S} seconds`, { details: { field: "ttlSeconds" } });
     }
     for (const f of ["sub", "org", "project"] as const) {
-      if (typeof input[f] !== "string" || input[f].length === 0 || input[f].length > 128) {
+      if (f !== "sub" && input[f] === undefined) continue;
+      const v = input[f];
+      if (typeof v !== "string" || v.length === 0 || v.length > 128) {
         throw IamErrors.InvalidArgument(`token ${f} must be a non-empty id`, { details: { field: f } });
       }
     }
@@ -88,9 +94,9 @@ export class AccessTokenIssuer {
       iat: now,
       nbf: now,
       exp: now + ttl,
-      org: input.org,
-      project: input.project,
     };
+    if (input.org !== undefined) claims.org = input.org;
+    if (input.project !== undefined) claims.project = input.project;
     if (input.sid !== undefined) claims.sid = input.sid;
     if (input.rules !== undefined) claims.rules = input.rules.map(normaliseActionPattern);
     const token = await new SignJWT({ ...claims }).setProtectedHeader({ alg: TOKEN_ALG, kid: key.kid, typ: "at+jwt" }).sign(key.privateKey);
@@ -127,6 +133,7 @@ function mapJoseError(e: unknown): never {
 
 function requireClaims(p: Record<string, unknown>): AccessTokenClaims {
   for (const f of ["sub", "jti", "org", "project"]) {
+    if ((f === "org" || f === "project") && p[f] === undefined) continue;
     if (typeof p[f] !== "string" || (p[f] as string).length === 0) throw IamErrors.InvalidToken(`access token has no ${f} claim`, { details: { claim: f } });
   }
   for (const f of ["iat", "nbf", "exp"]) {
@@ -185,7 +192,10 @@ export class AccessTokenVerifier {
   }
 }
 
-/** The limits a token puts on authorisation (`AuthorizeRequest.session`). */
+/** The limits a token puts on authorisation (`AuthorizeRequest.session`); `{}` for an unscoped token without rules. */
 export function sessionLimits(claims: AccessTokenClaims): SessionLimits {
-  return claims.rules === undefined ? { project: claims.project } : { project: claims.project, accessRules: claims.rules };
+  const out: SessionLimits = {};
+  if (claims.project !== undefined) out.project = claims.project;
+  if (claims.rules !== undefined) out.accessRules = claims.rules;
+  return out;
 }

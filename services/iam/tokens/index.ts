@@ -2,7 +2,7 @@
  * iam's credentials: signed access tokens (EdDSA JWTs verifiable offline through the JWKS, with key
  * rotation and revocation), refresh tokens with rotation and reuse detection, application
  * credentials for service accounts, S3 access keys, argon2id passwords. Pure logic and crypto: the
- * store that keeps records and the API that exchanges them come next.
+ * store (../store.ts) keeps the records and the API (../api/) exchanges them.
  */
 export { AccessTokenIssuer, AccessTokenVerifier, DEFAULT_AUDIENCE, DEFAULT_TOKEN_TTL_S, MAX_TOKEN_TTL_S, sessionLimits } from "./access-token.ts";
 export type { AccessTokenClaims, AccessTokenIssuerOptions, AccessTokenVerifierOptions, IssueInput } from "./access-token.ts";

@@ -1,0 +1,27 @@
+/**
+ * iam's API: every operation (one table, see operation.ts), served as REST by `rest.ts` and
+ * as gRPC by `grpc.ts`, documented by `openapi.ts`.
+ */
+import { join } from "node:path";
+import { authOperations } from "./auth.ts";
+import { catalogOperations } from "./catalog.ts";
+import { credentialOperations } from "./credentials.ts";
+import type { ApiOperation } from "./operation.ts";
+import { policyOperations } from "./policy.ts";
+import { principalOperations } from "./principals.ts";
+import { tenancyOperations } from "./tenancy.ts";
+
+/** Every operation of the API. */
+export const iamOperations: readonly ApiOperation[] = [
+  ...authOperations,
+  ...tenancyOperations,
+  ...principalOperations,
+  ...policyOperations,
+  ...credentialOperations,
+  ...catalogOperations,
+];
+
+/** The .proto file of the gRPC API, relative to the repository root. */
+export const IAM_PROTO = join(import.meta.dir, "..", "..", "..", "proto", "iam", "v1", "iam.proto");
+/** The gRPC service name. */
+export const IAM_GRPC_SERVICE = "photon.iam.v1.Iam";
