@@ -17,7 +17,7 @@ import { LocalLog } from "./log/local-log.ts";
 import { Forwarding, type ForwardTls } from "./log/forwarding.ts";
 import { RaftLog } from "./log/raft-log.ts";
 import { ClusterManager, type AdminOp } from "./cluster/cluster-manager.ts";
-import type { Member } from "./cluster/members.ts";
+import { memberAttrs, peerAddress, type Member } from "./cluster/members.ts";
 import { RocksMvccStore, type MvccStoreOptions } from "./mvcc/rocks-mvcc-store.ts";
 import type {
   Command,
@@ -159,7 +159,11 @@ export class ChainfireService {
       machine: this.machine,
       host: raft.host,
       port: raft.port,
-      peers: raft.join?.peers ?? {},
+      // A restart replays only the entries after the store's applied index, so the conf changes
+      // that carried the peers' addresses are behind it: take them from the replicated member
+      // attributes (without them a member reaches only the peers that connect to it, and after
+      // a restart of every member nobody reaches anybody).
+      peers: raft.join?.peers ?? this.knownPeers(),
       ...(fresh && !raft.join ? { bootstrap: [this.memberId] } : {}),
       forward: (leader, cmd) => forwarding.propose(leader, cmd),
       logger: this.options.logger,
@@ -167,10 +171,30 @@ export class ChainfireService {
       onLeaderChange: (_leader, isLeader) => {
         if (isLeader) this.becameLeader();
       },
-      onSnapshotInstalled: () => this.hub.resync(),
+      onSnapshotInstalled: () => {
+        this.hub.resync();
+        // The snapshot carries the members' attributes, and with them addresses of peers whose
+        // conf changes this member never saw.
+        if (this.log instanceof RaftLog) for (const [id, address] of Object.entries(this.knownPeers())) this.log.node.setPeer(Number(id), address);
+      },
     });
     this.log = log;
     this.cluster = new ClusterManager(log, this.store, forwarding, randomId, this.options.logger);
+  }
+
+  /** Raft addresses of the other members, from the replicated member attributes. */
+  private knownPeers(): Record<number, string> {
+    const peers: Record<number, string> = {};
+    for (const [id, attrs] of memberAttrs(this.store)) {
+      const url = attrs.peerUrls[0];
+      if (id === this.memberId || !url) continue;
+      try {
+        peers[id] = peerAddress(url);
+      } catch {
+        // a malformed URL: the conf change or the peer's hello will tell
+      }
+    }
+    return peers;
   }
 
   /** A new leader gives leases a full TTL, resumes promotions and names a new cluster. */
