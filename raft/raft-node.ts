@@ -22,6 +22,7 @@
  * Everything in a cycle is synchronous, so the application is always exactly at the applied
  * index between cycles (which is what makes `app.snapshot` consistent).
  */
+import { readFileSync } from "node:fs";
 import type { RaftHost, RaftLogSyncer } from "../native/photon-native.d.ts";
 import { native } from "../lib/native.ts";
 import type { PhotonError } from "../lib/errors.ts";
@@ -32,7 +33,7 @@ import { applyGroupReady, type GroupState } from "./group-state.ts";
 import { GroupRequests } from "./proposals.ts";
 import { SnapshotSender } from "./snapshot.ts";
 import { toRaftStatus } from "./status.ts";
-import { Transport } from "./transport.ts";
+import { Transport, type TransportTls } from "./transport.ts";
 import type { GroupOpenOptions, RaftNodeOptions, RaftStatus } from "./types.ts";
 
 interface QueuedProposal {
@@ -95,6 +96,15 @@ export class RaftNode {
     if (!Number.isSafeInteger(options.nodeId) || options.nodeId <= 0) {
       throw RaftErrors.InvalidArgument(`nodeId must be a positive safe integer, got ${options.nodeId}`);
     }
+    let tls: TransportTls | undefined;
+    if (options.tls) {
+      const { certFile, keyFile, caFile } = options.tls;
+      try {
+        tls = { cert: readFileSync(certFile, "utf8"), key: readFileSync(keyFile, "utf8"), ca: readFileSync(caFile, "utf8") };
+      } catch (e) {
+        throw RaftErrors.InvalidArgument(`cannot read the transport's TLS files: ${(e as Error).message}`);
+      }
+    }
     let host: RaftHost;
     try {
       host = native().RaftHost.open(options.dataDir, options.nodeId, { asyncPersist: true });
@@ -108,6 +118,7 @@ export class RaftNode {
         hostname: options.hostname,
         port: options.port,
         snapshotChunkBytes: options.snapshotChunkBytes,
+        ...(tls ? { tls } : {}),
       },
       {
         onMessages: (_from, packed) => node?.received(packed),

@@ -1,6 +1,9 @@
 /**
- * The Raft transport between nodes: plain TCP with length-prefixed frames (frames.ts) over
- * Bun.listen/Bun.connect. Each node keeps ONE long-lived outbound connection per peer and sends
+ * The Raft transport between nodes: TCP (or mutually authenticated TLS when `tls` is given) with
+ * length-prefixed frames (frames.ts) over Bun.listen/Bun.connect. With TLS the listener requires
+ * a client certificate signed by the CA and ignores every byte until the handshake verified it,
+ * and outgoing connections verify the server against the same CA and present the node's
+ * certificate: a peer without a certificate of the cluster's CA cannot feed raft a message. Each node keeps ONE long-lived outbound connection per peer and sends
  * every message of a ready cycle for that peer as one frame; it receives on the connections its
  * peers opened. Raft tolerates loss, so a message for a peer that is down is dropped (and the
  * caller told, so raft backs off to probing) rather than queued without bound. Snapshots stream
@@ -35,9 +38,22 @@ export interface TransportOptions {
   snapshotChunkBytes?: number;
   /** Wait after a failed connect before trying again; default 200 ms. */
   reconnectMs?: number;
+  /** Mutual TLS (PEM contents); plaintext without it. */
+  tls?: TransportTls;
+}
+
+/** PEM material of the transport's mutual TLS. */
+export interface TransportTls {
+  /** This node's certificate (presented to peers as server and as client). */
+  cert: string;
+  key: string;
+  /** The CA peers' certificates must be signed by. */
+  ca: string;
 }
 
 interface InboundState {
+  /** False until a TLS handshake verified the peer's certificate (always true in plaintext). */
+  trusted: boolean;
   from: number;
   decoder: FrameDecoder;
   streams: Map<number, { groupId: number; message: Uint8Array; chunks: Uint8Array[] }>;
@@ -94,36 +110,61 @@ class PeerLink {
     const [hostname, portText] = splitAddress(this.address);
     this.connecting = true;
     const gen = this.generation;
+    const tls = this.owner.tls;
+    // True until this attempt is either in use or given up (once only).
+    let pending = true;
+    const fail = () => {
+      if (!pending) return;
+      pending = false;
+      this.connecting = false;
+      this.lost();
+    };
+    // Starts using the connection: on open in plaintext, once the server is verified with TLS.
+    const ready = (s: Socket<undefined>) => {
+      if (!pending) return;
+      pending = false;
+      this.connecting = false;
+      if (this.closed || gen !== this.generation) {
+        s.end();
+        return;
+      }
+      s.setNoDelay(true);
+      this.socket = s;
+      this.queue.unshift(this.owner.hello());
+      this.queued += this.queue[0]!.byteLength;
+      this.flush();
+    };
     Bun.connect({
       hostname,
       port: Number(portText),
+      ...(tls ? { tls: { cert: tls.cert, key: tls.key, ca: tls.ca, rejectUnauthorized: true } } : {}),
       socket: {
         open: (s) => {
-          this.connecting = false;
-          if (this.closed || gen !== this.generation) {
+          if (!tls) ready(s);
+        },
+        handshake: (s, success, authorizationError) => {
+          if (!tls) return;
+          if (!success || authorizationError || !s.authorized) {
+            // The server's certificate is not of the cluster's CA (or the handshake failed).
+            fail();
             s.end();
             return;
           }
-          s.setNoDelay(true);
-          this.socket = s;
-          this.queue.unshift(this.owner.hello());
-          this.queued += this.queue[0]!.byteLength;
-          this.flush();
+          ready(s);
         },
         drain: () => this.flush(),
         data: () => {},
         close: (s) => {
           if (this.socket === s) this.lost();
+          else fail();
         },
         error: (s) => {
           if (this.socket === s) this.lost();
+          else fail();
         },
-        connectError: () => {
-          this.connecting = false;
-          this.lost();
-        },
+        connectError: () => fail(),
       },
-    }).catch(() => {});
+    }).catch(() => fail());
   }
 
   private flush(): void {
@@ -190,6 +231,8 @@ export class Transport {
   private readonly inbound = new Set<Socket<InboundState>>();
   private nextStream = 1;
   private helloBytes: Uint8Array | undefined;
+  /** Mutual TLS material; undefined in plaintext. */
+  readonly tls: TransportTls | undefined;
 
   private constructor(
     readonly nodeId: number,
@@ -200,6 +243,7 @@ export class Transport {
     this.maxQueueBytes = options.maxQueueBytes ?? 64 << 20;
     this.reconnectMs = options.reconnectMs ?? 200;
     this.chunkBytes = options.snapshotChunkBytes ?? 1 << 20;
+    this.tls = options.tls;
   }
 
   /**
@@ -210,16 +254,28 @@ export class Transport {
    */
   static async listen(options: TransportOptions, handlers: TransportHandlers): Promise<Transport> {
     let self: Transport | undefined;
+    const tls = options.tls;
     const listener = Bun.listen<InboundState>({
       hostname: options.hostname ?? "127.0.0.1",
       port: options.port ?? 0,
+      ...(tls ? { tls: { cert: tls.cert, key: tls.key, ca: tls.ca, requestCert: true, rejectUnauthorized: true } } : {}),
       socket: {
         open(s) {
-          s.data = { from: 0, decoder: new FrameDecoder(), streams: new Map() };
+          s.data = { trusted: !tls, from: 0, decoder: new FrameDecoder(), streams: new Map() };
           s.setNoDelay(true);
           self?.inbound.add(s);
         },
+        handshake(s, success, authorizationError) {
+          if (!tls) return;
+          // A peer without a certificate of the CA never gets a frame decoded.
+          if (success && !authorizationError && s.authorized) s.data.trusted = true;
+          else s.end();
+        },
         data(s, chunk) {
+          if (!s.data.trusted) {
+            s.end();
+            return;
+          }
           try {
             s.data.decoder.push(chunk, (type, payload) => self?.onFrame(s.data, type, payload));
           } catch {

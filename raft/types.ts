@@ -39,6 +39,13 @@ export interface RaftApplication {
   onLeaderChange?(groupId: number, leader: number, role: RaftRole, term: number): void;
 }
 
+/** TLS files of the Raft transport. */
+export interface RaftTlsFiles {
+  certFile: string;
+  keyFile: string;
+  caFile: string;
+}
+
 /** Options of `RaftNode.open`. */
 export interface RaftNodeOptions {
   /** This node's id: a positive safe integer, unique in the cluster and never reused. */
@@ -63,6 +70,12 @@ export interface RaftNodeOptions {
   requestTimeoutMs?: number;
   /** Snapshot chunk size on the wire; default 1 MiB. */
   snapshotChunkBytes?: number;
+  /**
+   * Mutual TLS between nodes (PEM files): the listener requires a client certificate signed by
+   * `caFile`, outgoing connections verify the peer against `caFile` and present `certFile`.
+   * Plaintext TCP without it.
+   */
+  tls?: RaftTlsFiles;
   /** Called when the node stops on a fatal error (storage failure, application throw). */
   onFatal?(error: Error): void;
 }

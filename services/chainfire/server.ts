@@ -16,7 +16,7 @@ import { watchHandlers } from "./api/watch.ts";
 import { forwardHandlers } from "./api/forward.ts";
 import { forwardService } from "./api/definitions.ts";
 import { joinCluster } from "./cluster/join.ts";
-import { ChainfireService } from "./service.ts";
+import { ChainfireService, raftTransportTls } from "./service.ts";
 
 /** TLS files of the client listener; `caFile` + `requireClientCert` for mTLS. */
 export interface ChainfireTls {
@@ -66,7 +66,8 @@ export async function startChainfire(o: ChainfireServerOptions): Promise<Chainfi
   const forwardTls = o.tls?.caFile ? { caFile: o.tls.caFile, certFile: o.tls.certFile, keyFile: o.tls.keyFile } : undefined;
   let raft: Parameters<typeof ChainfireService.open>[0]["raft"];
   if (o.peerPort !== undefined) {
-    const peerUrl = `http://${o.host === "0.0.0.0" ? "127.0.0.1" : o.host}:${o.peerPort}`;
+    // With TLS (and so a CA) the Raft transport speaks mutual TLS: advertise https.
+    const peerUrl = `${forwardTls ? "https" : "http"}://${o.host === "0.0.0.0" ? "127.0.0.1" : o.host}:${o.peerPort}`;
     const join = o.join ? await joinCluster({ endpoint: o.join, dataDir: o.dataDir, peerUrl, tls: forwardTls }) : undefined;
     raft = {
       host: o.host,
@@ -114,7 +115,7 @@ export async function startChainfire(o: ChainfireServerOptions): Promise<Chainfi
   const host = o.host === "0.0.0.0" ? "127.0.0.1" : o.host;
   const endpoint = `${o.tls ? "https" : "http"}://${host}:${port}`;
   service.setClientUrls([endpoint]);
-  const peerUrl = raft?.peerUrl ?? (service.raftAddress ? `http://${service.raftAddress}` : undefined);
+  const peerUrl = raft?.peerUrl ?? (service.raftAddress ? `${raft && raftTransportTls(raft) ? "https" : "http"}://${service.raftAddress}` : undefined);
   // Make this member findable (name, URLs) once a leader exists; in the background.
   const published = service.publish([endpoint], peerUrl ? [peerUrl] : []).catch((e) => o.logger.warn("publish failed", { error: e }));
   const revision = o.metrics.gauge("chainfire_revision", "Current MVCC revision");

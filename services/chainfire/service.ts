@@ -64,13 +64,22 @@ export interface ChainfireOptions {
 export interface RaftOptions {
   host: string;
   port: number;
-  /** The URL other members reach this one's Raft transport at (default http://host:port). */
+  /** The URL other members reach this one's Raft transport at (default http://host:port, https with TLS). */
   peerUrl?: string;
   /** Joining an existing cluster: the id MemberAdd gave this member and the members' addresses. */
   join?: { memberId: number; peers: Record<number, string> };
-  /** TLS to other members' client endpoints (forwarding), with this member's own certificate. */
+  /**
+   * TLS to other members' client endpoints (forwarding), with this member's own certificate.
+   * With `certFile` and `keyFile` the same files secure the Raft transport (mutual TLS).
+   */
   tls?: ForwardTls;
   tickMs?: number;
+}
+
+/** The Raft transport's mutual TLS files: the forwarding ones when they include a certificate. */
+export function raftTransportTls(raft: RaftOptions): { certFile: string; keyFile: string; caFile: string } | undefined {
+  const t = raft.tls;
+  return t?.caFile && t.certFile && t.keyFile ? { certFile: t.certFile, keyFile: t.keyFile, caFile: t.caFile } : undefined;
 }
 
 /** This member's identity, kept in `<dataDir>/member.json` (not replicated). */
@@ -153,12 +162,14 @@ export class ChainfireService {
   private async openRaft(raft: RaftOptions, fresh: boolean): Promise<void> {
     const forwarding = new Forwarding(this.store, raft.tls);
     this.forwarding = forwarding;
+    const transportTls = raftTransportTls(raft);
     const log = await RaftLog.open({
       dataDir: join(this.options.dataDir, "raft"),
       memberId: this.memberId,
       machine: this.machine,
       host: raft.host,
       port: raft.port,
+      ...(transportTls ? { tls: transportTls } : {}),
       // A restart replays only the entries after the store's applied index, so the conf changes
       // that carried the peers' addresses are behind it: take them from the replicated member
       // attributes (without them a member reaches only the peers that connect to it, and after

@@ -36,6 +36,8 @@ export interface RaftLogOptions {
   port: number;
   /** Known peers: member id → `host:port` of their Raft transport. */
   peers: Record<number, string>;
+  /** Mutual TLS of the Raft transport (PEM files); plaintext without it. */
+  tls?: { certFile: string; keyFile: string; caFile: string };
   /** Initial voters of a new cluster (the same list on each initial member); none when joining. */
   bootstrap?: number[];
   forward: Forwarder;
@@ -68,6 +70,7 @@ export class RaftLog implements CommandLog {
       hostname: o.host,
       port: o.port,
       peers: o.peers,
+      ...(o.tls ? { tls: o.tls } : {}),
       ...(o.tickMs ? { tickMs: o.tickMs } : {}),
       app: {
         apply: (_group, entries) => log!.apply(entries),
