@@ -4,8 +4,8 @@
  * Uint8Array (see lib/grpc/service.ts). Message types are declared where each call is made
  * (`Wire*` interfaces), so the shapes here leave them open.
  */
-import { join } from "node:path";
-import { loadRoot, serviceFromRoot, type BidiStreaming, type Unary } from "../grpc/index.ts";
+import { serviceFromRoot, type BidiStreaming, type Unary } from "../grpc/index.ts";
+import { loadProtoRoot } from "../grpc/protos.ts";
 
 // `any`: each call site states the wire shape it sends and reads (see the module comment).
 type U = Unary<any, any>;
@@ -17,7 +17,8 @@ interface Lease { LeaseGrant: U; LeaseRevoke: U; LeaseKeepAlive: B; LeaseTimeToL
 interface Cluster { MemberList: U }
 interface Maintenance { Status: U }
 
-const root = loadRoot(join(import.meta.dir, "..", "..", "proto", "etcd", "rpc.proto"));
+// The embedded copy (lib/grpc/protos.ts): also loads inside a compiled executable.
+const root = loadProtoRoot("etcd/rpc.proto");
 
 /** etcdserverpb.KV */
 export const kvService = serviceFromRoot<KV>(root, "etcdserverpb.KV");

@@ -38,12 +38,14 @@ export {
 } from "./client.ts";
 export {
   loadRoot,
+  loadRootFromSources,
   loadService,
   serviceFromRoot,
   type AnyService,
   type BidiStreaming,
   type ClientStreaming,
   type LoadServiceOptions,
+  type LoadSourcesOptions,
   type MethodDefinition,
   type MethodKind,
   type MethodShape,

@@ -15,7 +15,7 @@
  *   as protobufjs sees it, or throws.
  */
 import { existsSync } from "node:fs";
-import { dirname, isAbsolute, join, resolve } from "node:path";
+import { dirname, isAbsolute, join, posix, resolve } from "node:path";
 import protobuf from "protobufjs";
 
 /** How a method streams: neither side, the response, the request, or both. */
@@ -130,6 +130,50 @@ export function loadRoot(protoPath: string | string[], options: LoadServiceOptio
   };
   const files = (Array.isArray(protoPath) ? protoPath : [protoPath]).map((p) => resolve(p));
   root.loadSync(files, { keepCase: options.keepCase ?? false });
+  root.resolveAll();
+  return root;
+}
+
+/** Options of `loadRootFromSources`. */
+export interface LoadSourcesOptions {
+  /** Keep field names as written in the .proto file instead of lowerCamelCase. Default false. */
+  keepCase?: boolean;
+}
+
+/**
+ * Parses `.proto` sources held in memory (e.g. files embedded in a compiled executable) into a
+ * resolved protobufjs Root. `sources` maps virtual file names (`etcd/rpc.proto`) to their text;
+ * `entries` are the names to load. An `import` resolves against the importing file's directory
+ * first, then against the root of `sources` (like `-I` at the root); google/protobuf/*.proto are
+ * the copies bundled with protobufjs. Throws if an entry or import is missing or does not parse.
+ * @example
+ * const root = loadRootFromSources({ "a/x.proto": 'syntax = "proto3"; import "y.proto"; ...', "a/y.proto": "..." }, "a/x.proto");
+ */
+export function loadRootFromSources(sources: Readonly<Record<string, string>>, entries: string | string[], options: LoadSourcesOptions = {}): protobuf.Root {
+  const root = new protobuf.Root();
+  const loaded = new Set<string>();
+  const parseOptions = { keepCase: options.keepCase ?? false };
+  const load = (name: string, from: string | null, weak: boolean): void => {
+    const candidates = from ? [posix.join(posix.dirname(from), name), posix.normalize(name)] : [posix.normalize(name)];
+    const found = candidates.find((c) => Object.hasOwn(sources, c));
+    if (found === undefined) {
+      const bundled = name.startsWith("google/protobuf/") ? protobuf.common.get(name) : null;
+      if (bundled) {
+        if (loaded.has(name)) return;
+        loaded.add(name);
+        root.addJSON(bundled.nested ?? {});
+        return;
+      }
+      if (weak) return;
+      throw new Error(from ? `${from}: import "${name}" not found among the proto sources` : `proto source ${name} not found`);
+    }
+    if (loaded.has(found)) return;
+    loaded.add(found);
+    const parsed = protobuf.parse(sources[found]!, root, parseOptions);
+    for (const imp of parsed.imports ?? []) load(imp, found, false);
+    for (const imp of parsed.weakImports ?? []) load(imp, found, true);
+  };
+  for (const entry of Array.isArray(entries) ? entries : [entries]) load(entry, null, false);
   root.resolveAll();
   return root;
 }

@@ -1,11 +1,15 @@
-/** The etcd v3 gRPC services chainfire serves, loaded once from proto/etcd/rpc.proto. */
-import { join } from "node:path";
-import { loadRoot, serviceFromRoot } from "../../../lib/grpc/index.ts";
+/**
+ * The etcd v3 gRPC services chainfire serves, loaded once from proto/etcd/rpc.proto, and
+ * chainfire's member-to-member API (proto/chainfire/internal.proto). Both come from the embedded
+ * copies (lib/grpc/protos.ts), so they also load inside a compiled executable.
+ */
+import { serviceFromRoot } from "../../../lib/grpc/index.ts";
+import { loadProtoRoot, PROTO_FILES } from "../../../lib/grpc/protos.ts";
 
-/** Path of etcd's rpc.proto in the repository. */
-export const RPC_PROTO = join(import.meta.dir, "..", "..", "..", "proto", "etcd", "rpc.proto");
+/** Path of etcd's rpc.proto (the embedded copy inside a compiled executable). */
+export const RPC_PROTO: string = PROTO_FILES["etcd/rpc.proto"]!;
 
-const root = loadRoot(RPC_PROTO);
+const root = loadProtoRoot("etcd/rpc.proto");
 
 /** etcdserverpb.KV */
 export const kvService = serviceFromRoot(root, "etcdserverpb.KV");
@@ -15,11 +19,11 @@ export const watchService = serviceFromRoot(root, "etcdserverpb.Watch");
 export const leaseService = serviceFromRoot(root, "etcdserverpb.Lease");
 /** etcdserverpb.Cluster */
 export const clusterService = serviceFromRoot(root, "etcdserverpb.Cluster");
-/** Path of chainfire's member-to-member API. */
-export const INTERNAL_PROTO = join(import.meta.dir, "..", "..", "..", "proto", "chainfire", "internal.proto");
+/** Path of chainfire's member-to-member API (the embedded copy inside a compiled executable). */
+export const INTERNAL_PROTO: string = PROTO_FILES["chainfire/internal.proto"]!;
 
 /** chainfire.internal.Forward: what followers ask of the leader. */
-export const forwardService = serviceFromRoot(loadRoot(INTERNAL_PROTO), "chainfire.internal.Forward");
+export const forwardService = serviceFromRoot(loadProtoRoot("chainfire/internal.proto"), "chainfire.internal.Forward");
 
 /** etcdserverpb.Maintenance */
 export const maintenanceService = serviceFromRoot(root, "etcdserverpb.Maintenance");

@@ -3,11 +3,12 @@
  * the same name with the request message's fields as its input (the proto3 JSON names, the same
  * as the REST API's), so both transports share validation, semantics and error codes.
  */
-import { loadService, type GrpcServer, type ServiceDefinition, type ServiceHandlers, type Unary } from "../../../lib/grpc/index.ts";
+import { serviceFromRoot, type GrpcServer, type ServiceDefinition, type ServiceHandlers, type Unary } from "../../../lib/grpc/index.ts";
+import { loadProtoRoot } from "../../../lib/grpc/protos.ts";
 import type protobuf from "protobufjs";
 import type { IamService } from "../service.ts";
 import type { RequestInfo } from "../types.ts";
-import { IAM_GRPC_SERVICE, IAM_PROTO, iamOperations } from "./index.ts";
+import { IAM_GRPC_SERVICE, iamOperations } from "./index.ts";
 import { checkInput } from "./operation.ts";
 
 /** Every method is unary; messages are the proto3 JSON shapes of types.ts (loosely typed here). */
@@ -15,9 +16,12 @@ export type IamRpc = Record<string, Unary<Record<string, unknown>, any>>;
 
 let definition: ServiceDefinition<IamRpc> | undefined;
 
-/** The loaded service definition (also for clients: `new GrpcClient(addr).stub(iamGrpcService())`). */
+/**
+ * The loaded service definition (also for clients: `new GrpcClient(addr).stub(iamGrpcService())`),
+ * from the embedded copy of iam.proto so that it also works in a compiled executable.
+ */
 export function iamGrpcService(): ServiceDefinition<IamRpc> {
-  return (definition ??= loadService<IamRpc>(IAM_PROTO, IAM_GRPC_SERVICE));
+  return (definition ??= serviceFromRoot<IamRpc>(loadProtoRoot("iam/v1/iam.proto"), IAM_GRPC_SERVICE));
 }
 
 /** `host:port` or `[v6]:port` → host. */

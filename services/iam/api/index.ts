@@ -2,7 +2,7 @@
  * iam's API: every operation (one table, see operation.ts), served as REST by `rest.ts` and
  * as gRPC by `grpc.ts`, documented by `openapi.ts`.
  */
-import { join } from "node:path";
+import { PROTO_FILES } from "../../../lib/grpc/protos.ts";
 import { authOperations } from "./auth.ts";
 import { catalogOperations } from "./catalog.ts";
 import { credentialOperations } from "./credentials.ts";
@@ -21,7 +21,7 @@ export const iamOperations: readonly ApiOperation[] = [
   ...catalogOperations,
 ];
 
-/** The .proto file of the gRPC API, relative to the repository root. */
-export const IAM_PROTO = join(import.meta.dir, "..", "..", "..", "proto", "iam", "v1", "iam.proto");
+/** Path of the gRPC API's .proto file (the embedded copy inside a compiled executable). */
+export const IAM_PROTO: string = PROTO_FILES["iam/v1/iam.proto"]!;
 /** The gRPC service name. */
 export const IAM_GRPC_SERVICE = "photon.iam.v1.Iam";
