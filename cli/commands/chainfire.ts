@@ -9,7 +9,8 @@
  * Configuration comes from lib/config.ts like `photon up` (defaults < photon.toml or `--config` <
  * PHOTON_* < flags); each flag overrides one key: --name node.name, --data-dir node.data_dir,
  * --listen-client node.bind_host + chainfire.client_port, --listen-peer chainfire.peer_port (same
- * host: startChainfire binds one), --http-port chainfire.http_port, --join chainfire.join, and
+ * host: startChainfire binds one), --advertise-host node.advertise_host (the host in the client
+ * and peer URLs this member publishes; needed when binding 0.0.0.0), --http-port chainfire.http_port, --join chainfire.join, and
  * --cert-file/--key-file/--trusted-ca-file/--client-cert-auth the [tls] keys (a certificate turns
  * tls.enabled on). `--tick-ms` shortens the Raft tick (tests only; not a config key). The
  * member's state lives in `<data_dir>/chainfire/` (the layout `photon up` uses), so a data
@@ -32,7 +33,7 @@ import { PhotonError } from "../../lib/errors.ts";
 import { createLogger } from "../../lib/log.ts";
 import { createMetrics } from "../../lib/metrics.ts";
 import { installSignalHandlers, onShutdown } from "../../lib/shutdown.ts";
-import { startChainfire } from "../../services/chainfire/server.ts";
+import { advertisedHost, startChainfire } from "../../services/chainfire/server.ts";
 import { processIo, reportError, usageError, type CommandIo } from "../io.ts";
 
 const options = {
@@ -41,6 +42,7 @@ const options = {
   "data-dir": { type: "string" },
   "listen-client": { type: "string" },
   "listen-peer": { type: "string" },
+  "advertise-host": { type: "string" },
   "http-port": { type: "string" },
   join: { type: "string" },
   "cert-file": { type: "string" },
@@ -72,6 +74,7 @@ export function flagOverrides(flags: Record<string, string | boolean | undefined
   }
   const host = client?.host ?? peer?.host;
   if (host !== undefined) o["node.bind_host"] = host;
+  if (str("advertise-host") !== undefined) o["node.advertise_host"] = str("advertise-host")!;
   if (client) o["chainfire.client_port"] = client.port;
   if (peer) o["chainfire.peer_port"] = peer.port;
   if (str("http-port") !== undefined) o["chainfire.http_port"] = str("http-port")!;
@@ -107,6 +110,7 @@ export async function run(argv: string[], io: CommandIo = processIo): Promise<nu
       dataDir,
       name: config.node.name,
       host: config.node.bind_host,
+      advertiseHost: advertisedHost(config.node.bind_host, config.node.advertise_host),
       port: config.chainfire.client_port,
       httpPort: config.chainfire.http_port,
       peerPort: config.chainfire.peer_port,
@@ -122,7 +126,7 @@ export async function run(argv: string[], io: CommandIo = processIo): Promise<nu
     onShutdown(() => server.stop(), "chainfire");
     void server.published.then(() => logger.info("member published", { name: config.node.name }));
     const svc = server.service;
-    const peerUrl = svc.raftAddress ? `http://${svc.raftAddress}` : "";
+    const peerUrl = server.peerUrl ?? "";
     const info = { name: config.node.name, memberId: svc.memberId.toString(16), endpoint: server.endpoint, peerUrl, http: server.http.url, dataDir };
     if (flags.output === "json") io.stdout(JSON.stringify(info) + "\n");
     else io.stdout(`chainfire member ${info.name} (${info.memberId}) serving ${info.endpoint}, peer ${peerUrl}, http ${info.http}; data ${dataDir}\n`);

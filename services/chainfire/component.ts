@@ -1,6 +1,6 @@
 /** chainfire as a component of `photon up`. */
 import type { Component } from "../../lib/component.ts";
-import { startChainfire } from "./server.ts";
+import { advertisedHost, startChainfire } from "./server.ts";
 
 /** The chainfire component: the control-plane store every other service keeps its state in. */
 export const chainfireComponent: Component = {
@@ -20,6 +20,7 @@ export const chainfireComponent: Component = {
       dataDir: ctx.dataDir,
       name: config.node.name,
       host: config.node.bind_host,
+      advertiseHost: advertisedHost(config.node.bind_host, config.node.advertise_host),
       port: config.chainfire.client_port,
       httpPort: config.chainfire.http_port,
       quotaBytes: config.chainfire.quota_bytes,

@@ -30,7 +30,14 @@ export interface ChainfireTls {
 export interface ChainfireServerOptions {
   dataDir: string;
   name: string;
+  /** Address the client, peer and HTTP listeners bind to. */
   host: string;
+  /**
+   * Host other members and clients reach this one at: used in the advertised client endpoint
+   * and the peer URL (binding stays on `host`). Default: `host`, or 127.0.0.1 when `host` is a
+   * wildcard address (0.0.0.0, ::).
+   */
+  advertiseHost?: string;
   /** gRPC port (0 picks one). */
   port: number;
   /** HTTP port of health and metrics (0 picks one). */
@@ -53,21 +60,44 @@ export interface ChainfireServerOptions {
 /** A started node. */
 export interface ChainfireServer {
   readonly service: ChainfireService;
-  /** The client endpoint, e.g. `http://127.0.0.1:2379` (https with TLS). */
+  /** The advertised client endpoint, e.g. `http://127.0.0.1:2379` (https with TLS). */
   readonly endpoint: string;
+  /** The advertised Raft peer URL (undefined without Raft). */
+  readonly peerUrl: string | undefined;
   readonly http: HttpServer;
   /** Resolves once this member's name and URLs are in the replicated state. */
   readonly published: Promise<void>;
   stop(): Promise<void>;
 }
 
+/** A wildcard bind address, which no peer or client can dial. */
+function isWildcard(host: string): boolean {
+  return host === "0.0.0.0" || host === "::" || host === "[::]";
+}
+
+/** `host` as a URL authority part (IPv6 literals bracketed). */
+function urlHost(host: string): string {
+  return host.includes(":") && !host.startsWith("[") ? `[${host}]` : host;
+}
+
+/**
+ * The host a member advertises, from `node.bind_host` and `node.advertise_host`: the advertise
+ * host when set to anything but its default (127.0.0.1) or when the bind host is a wildcard,
+ * else the bind host (a member bound to 10.0.0.2 keeps advertising 10.0.0.2).
+ */
+export function advertisedHost(bindHost: string, advertiseHost: string | undefined): string {
+  if (advertiseHost && (advertiseHost !== "127.0.0.1" || isWildcard(bindHost))) return advertiseHost;
+  return isWildcard(bindHost) ? "127.0.0.1" : bindHost;
+}
+
 /** Starts chainfire: opens the store, serves gRPC and HTTP. */
 export async function startChainfire(o: ChainfireServerOptions): Promise<ChainfireServer> {
+  const advertise = urlHost(o.advertiseHost ?? (isWildcard(o.host) ? "127.0.0.1" : o.host));
   const forwardTls = o.tls?.caFile ? { caFile: o.tls.caFile, certFile: o.tls.certFile, keyFile: o.tls.keyFile } : undefined;
   let raft: Parameters<typeof ChainfireService.open>[0]["raft"];
   if (o.peerPort !== undefined) {
     // With TLS (and so a CA) the Raft transport speaks mutual TLS: advertise https.
-    const peerUrl = `${forwardTls ? "https" : "http"}://${o.host === "0.0.0.0" ? "127.0.0.1" : o.host}:${o.peerPort}`;
+    const peerUrl = `${forwardTls ? "https" : "http"}://${advertise}:${o.peerPort}`;
     const join = o.join ? await joinCluster({ endpoint: o.join, dataDir: o.dataDir, peerUrl, tls: forwardTls }) : undefined;
     raft = {
       host: o.host,
@@ -112,10 +142,11 @@ export async function startChainfire(o: ChainfireServerOptions): Promise<Chainfi
     await service.close();
     throw e;
   }
-  const host = o.host === "0.0.0.0" ? "127.0.0.1" : o.host;
-  const endpoint = `${o.tls ? "https" : "http"}://${host}:${port}`;
+  const endpoint = `${o.tls ? "https" : "http"}://${advertise}:${port}`;
   service.setClientUrls([endpoint]);
-  const peerUrl = raft?.peerUrl ?? (service.raftAddress ? `${raft && raftTransportTls(raft) ? "https" : "http"}://${service.raftAddress}` : undefined);
+  // A peer port of 0 is known only now: advertise the port the transport bound.
+  const raftPort = service.raftAddress ? /:(\d+)$/.exec(service.raftAddress)?.[1] : undefined;
+  const peerUrl = raft?.peerUrl ?? (raftPort ? `${raft && raftTransportTls(raft) ? "https" : "http"}://${advertise}:${raftPort}` : undefined);
   // Make this member findable (name, URLs) once a leader exists; in the background.
   const published = service.publish([endpoint], peerUrl ? [peerUrl] : []).catch((e) => o.logger.warn("publish failed", { error: e }));
   const revision = o.metrics.gauge("chainfire_revision", "Current MVCC revision");
@@ -135,6 +166,7 @@ export async function startChainfire(o: ChainfireServerOptions): Promise<Chainfi
   return {
     service,
     endpoint,
+    peerUrl,
     published,
     http,
     stop: () =>
