@@ -118,6 +118,7 @@ describe("ChainfireService", () => {
     svc.hub.add(f, { key: b("s/"), rangeEnd: b("s0") }, { send: (n) => (fast.push(...n.events.map((e) => e.kv.modRevision)), true) });
     svc.hub.add(sl, { key: b("s/"), rangeEnd: b("s0") }, { send: (n) => (slow.push(...n.events.map((e) => e.kv.modRevision)), slowOpen) });
     for (let i = 0; i < 20; i++) await svc.put({ key: b(`s/${i}`), value: b("v") });
+    await new Promise((r) => setImmediate(r)); // watchers are notified on the next turn
     expect(fast).toHaveLength(20);
     expect(slow.length).toBeLessThan(20);
     slowOpen = true;

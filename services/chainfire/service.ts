@@ -155,7 +155,7 @@ export class ChainfireService {
       throw e;
     }
     if (!known) writeFileAtomic(identityFile, JSON.stringify({ memberId } satisfies Identity) + "\n");
-    svc.log.onCommit((from, to) => svc.hub.onCommit(from, to));
+    svc.log.onCommit((from, to) => svc.notifyWatchers(from, to));
     return svc;
   }
 
@@ -206,6 +206,27 @@ export class ChainfireService {
       }
     }
     return peers;
+  }
+
+  private notifyFrom = 0;
+  private notifyTo = 0;
+  private notifyScheduled = false;
+
+  /**
+   * Hands committed revisions to the watch hub on the next turn of the event loop, coalescing
+   * the groups committed meanwhile: proposals are acknowledged first, and a fan-out to many
+   * watchers reads the change log once per turn instead of once per group.
+   */
+  private notifyWatchers(from: number, to: number): void {
+    if (!this.notifyScheduled) {
+      this.notifyScheduled = true;
+      this.notifyFrom = from;
+      setImmediate(() => {
+        this.notifyScheduled = false;
+        if (!this.closed) this.hub.onCommit(this.notifyFrom, this.notifyTo);
+      });
+    }
+    this.notifyTo = to;
   }
 
   /** A new leader gives leases a full TTL, resumes promotions and names a new cluster. */
