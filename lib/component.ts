@@ -59,3 +59,18 @@ export interface SupervisorStatus {
   dataDir: string;
   components: ComponentStatus[];
 }
+
+/** TLS files of a listener, from `[tls]`. */
+export interface ListenerTls {
+  certFile: string;
+  keyFile: string;
+  caFile?: string;
+  requireClientCert: boolean;
+}
+
+/** The `[tls]` section as a listener's TLS files, or undefined when TLS is off. */
+export function listenerTls(config: PhotonConfig): ListenerTls | undefined {
+  const t = config.tls;
+  if (!t.enabled || !t.cert_file || !t.key_file) return undefined;
+  return { certFile: t.cert_file, keyFile: t.key_file, ...(t.ca_file ? { caFile: t.ca_file } : {}), requireClientCert: t.require_client_cert };
+}

@@ -5,13 +5,13 @@
  *
  * Usage: bun bench/chainfire/etcd-compare.ts [--n 20000] [--rounds 3] [--write docs/benchmarks/chainfire-vs-etcd.md]
  */
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { spawnSync, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { kvService } from "../../services/chainfire/api/definitions.ts";
+import { startChainfire, startEtcd } from "./servers.ts";
 
 const { values: args } = parseArgs({
   options: { n: { type: "string", default: "20000" }, rounds: { type: "string", default: "3" }, write: { type: "string" } },
@@ -26,16 +26,6 @@ for (const tool of ["h2load", "etcd"]) {
   }
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.listen(0, "127.0.0.1", () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-    s.on("error", reject);
-  });
-}
 
 function frame(body: Uint8Array): Uint8Array {
   const out = new Uint8Array(5 + body.length);
@@ -63,24 +53,6 @@ async function waitReady(port: number): Promise<void> {
   throw new Error(`server on ${port} did not become ready`);
 }
 
-async function startEtcd(): Promise<{ port: number; proc: ChildProcess }> {
-  const [port, peer] = [await freePort(), await freePort()];
-  const proc = spawn("etcd", [
-    "--name", "bench", "--data-dir", join(work, "etcd"),
-    "--listen-client-urls", `http://127.0.0.1:${port}`, "--advertise-client-urls", `http://127.0.0.1:${port}`,
-    "--listen-peer-urls", `http://127.0.0.1:${peer}`, "--initial-advertise-peer-urls", `http://127.0.0.1:${peer}`,
-    "--initial-cluster", `bench=http://127.0.0.1:${peer}`, "--log-level", "error", "--logger", "zap",
-  ], { stdio: "ignore" });
-  await waitReady(port);
-  return { port, proc };
-}
-
-async function startChainfire(): Promise<{ port: number; proc: ChildProcess }> {
-  const port = await freePort();
-  const proc = spawn(process.execPath, [join(import.meta.dir, "serve.ts"), join(work, "chainfire"), String(port)], { stdio: "ignore" });
-  await waitReady(port);
-  return { port, proc };
-}
 
 function h2load(port: number, req: keyof typeof requests, conc: string[], n: number): number {
   const cmd = ["-n", String(n), ...conc, "-d", join(work, `${req}.bin`), "-H", "content-type: application/grpc", "-H", "te: trailers", `http://127.0.0.1:${port}${requests[req].path}`];
@@ -102,7 +74,7 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 const servers: { name: string; port: number; proc: ChildProcess }[] = [];
 const rows: string[] = [];
 try {
-  servers.push({ name: "etcd", ...(await startEtcd()) }, { name: "chainfire", ...(await startChainfire()) });
+  servers.push({ name: "etcd", ...(await startEtcd(work, waitReady)) }, { name: "chainfire", ...(await startChainfire(work, waitReady)) });
   for (const s of servers) h2load(s.port, "put", ["-c", "4", "-m", "8"], 2000); // warm-up
   for (const c of cases) {
     const samples: Record<string, number[]> = { etcd: [], chainfire: [] };

@@ -9,15 +9,15 @@
  *
  * Usage: bun bench/chainfire/watch-fanout.ts [--n 2000] [--streams 10] [--watches 100] [--inflight 4] [--write docs/benchmarks/chainfire-watch.md]
  */
-import { spawn, type ChildProcess } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { GrpcClient, type ClientDuplex } from "../../lib/grpc/index.ts";
 import { kvService, watchService } from "../../services/chainfire/api/definitions.ts";
 import { num, type Int64 } from "../../services/chainfire/api/wire.ts";
+import { startChainfire, startEtcd } from "./servers.ts";
 
 const { values: args } = parseArgs({
   options: {
@@ -40,16 +40,6 @@ if (!Bun.which("etcd")) {
   process.exit(0);
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.listen(0, "127.0.0.1", () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-    s.on("error", reject);
-  });
-}
 
 const work = mkdtempSync(join(tmpdir(), "chainfire-watch-bench-"));
 const te = new TextEncoder();
@@ -76,24 +66,6 @@ async function waitReady(port: number): Promise<void> {
   throw new Error(`server on ${port} did not become ready`);
 }
 
-async function startEtcd(): Promise<{ port: number; proc: ChildProcess }> {
-  const [port, peer] = [await freePort(), await freePort()];
-  const proc = spawn("etcd", [
-    "--name", "bench", "--data-dir", join(work, "etcd"),
-    "--listen-client-urls", `http://127.0.0.1:${port}`, "--advertise-client-urls", `http://127.0.0.1:${port}`,
-    "--listen-peer-urls", `http://127.0.0.1:${peer}`, "--initial-advertise-peer-urls", `http://127.0.0.1:${peer}`,
-    "--initial-cluster", `bench=http://127.0.0.1:${peer}`, "--log-level", "error", "--logger", "zap",
-  ], { stdio: "ignore" });
-  await waitReady(port);
-  return { port, proc };
-}
-
-async function startChainfire(): Promise<{ port: number; proc: ChildProcess }> {
-  const port = await freePort();
-  const proc = spawn(process.execPath, [join(import.meta.dir, "serve.ts"), join(work, "chainfire"), String(port)], { stdio: "ignore" });
-  await waitReady(port);
-  return { port, proc };
-}
 
 interface WatchResponse {
   watchId?: Int64;
@@ -202,7 +174,7 @@ async function run(port: number): Promise<Result> {
 const servers: { name: string; port: number; proc: ChildProcess }[] = [];
 const results: Record<string, Result> = {};
 try {
-  servers.push({ name: "etcd", ...(await startEtcd()) }, { name: "chainfire", ...(await startChainfire()) });
+  servers.push({ name: "etcd", ...(await startEtcd(work, waitReady)) }, { name: "chainfire", ...(await startChainfire(work, waitReady)) });
   for (const s of servers) {
     results[s.name] = await run(s.port);
     console.log(s.name, JSON.stringify(results[s.name]));

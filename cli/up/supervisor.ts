@@ -6,7 +6,7 @@
 import { mkdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { Hono } from "hono";
-import type { Component, ComponentStatus, RunningComponent, SupervisorStatus } from "../../lib/component.ts";
+import { listenerTls, type Component, type ComponentStatus, type RunningComponent, type SupervisorStatus } from "../../lib/component.ts";
 import type { PhotonConfig } from "../../lib/config.ts";
 import { claimDataDir, writeFileAtomic } from "../../lib/data-dir.ts";
 import { RocksEngine } from "../../lib/engine/index.ts";
@@ -137,6 +137,7 @@ export async function startSupervisor(options: SupervisorOptions): Promise<Super
   };
 
   const app = new Hono<HttpEnv>().get("/v1/status", (c) => c.json(status()));
+  const tls = listenerTls(config);
   try {
     admin = startHttpServer({
       component: "supervisor",
@@ -146,16 +147,7 @@ export async function startSupervisor(options: SupervisorOptions): Promise<Super
       metrics,
       logger,
       readiness: () => [...running.values()].length === options.components.length,
-      ...(config.tls.enabled && config.tls.cert_file && config.tls.key_file
-        ? {
-            tls: {
-              certFile: config.tls.cert_file,
-              keyFile: config.tls.key_file,
-              ...(config.tls.ca_file ? { caFile: config.tls.ca_file } : {}),
-              requireClientCert: config.tls.require_client_cert,
-            },
-          }
-        : {}),
+      ...(tls ? { tls } : {}),
     });
   } catch (e) {
     await stopComponents();

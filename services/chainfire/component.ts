@@ -1,5 +1,5 @@
 /** chainfire as a component of `photon up`. */
-import type { Component } from "../../lib/component.ts";
+import { listenerTls, type Component } from "../../lib/component.ts";
 import { advertisedHost, startChainfire } from "./server.ts";
 
 /** The chainfire component: the control-plane store every other service keeps its state in. */
@@ -8,14 +8,7 @@ export const chainfireComponent: Component = {
   description: "replicated control-plane store (etcd v3 API)",
   async start(ctx) {
     const { config } = ctx;
-    const tls = config.tls.enabled && config.tls.cert_file && config.tls.key_file
-      ? {
-          certFile: config.tls.cert_file,
-          keyFile: config.tls.key_file,
-          ...(config.tls.ca_file ? { caFile: config.tls.ca_file } : {}),
-          requireClientCert: config.tls.require_client_cert,
-        }
-      : undefined;
+    const tls = listenerTls(config);
     const server = await startChainfire({
       dataDir: ctx.dataDir,
       name: config.node.name,

@@ -1,5 +1,5 @@
 /** iam as a component of `photon up`: reaches chainfire at the endpoint the supervisor started. */
-import type { Component } from "../../lib/component.ts";
+import { listenerTls, type Component } from "../../lib/component.ts";
 import { CommonErrors } from "../../lib/errors.ts";
 import { startIam } from "./server.ts";
 
@@ -11,14 +11,7 @@ export const iamComponent: Component = {
     const { config } = ctx;
     const etcd = ctx.endpoints.chainfire?.etcd;
     if (!etcd) throw CommonErrors.Unavailable("iam needs chainfire, which is not running in this process");
-    const tls = config.tls.enabled && config.tls.cert_file && config.tls.key_file
-      ? {
-          certFile: config.tls.cert_file,
-          keyFile: config.tls.key_file,
-          ...(config.tls.ca_file ? { caFile: config.tls.ca_file } : {}),
-          requireClientCert: config.tls.require_client_cert,
-        }
-      : undefined;
+    const tls = listenerTls(config);
     const server = await startIam({
       etcdEndpoints: [etcd],
       dataDir: ctx.dataDir,
