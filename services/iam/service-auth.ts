@@ -223,7 +223,10 @@ export async function authorizeApi(svc: IamService, caller: Caller, input: Autho
     context: { sourceIp: input.sourceIp ?? caller.source },
     ...(principal === caller.principal ? { session: sessionOf(caller) } : {}),
   });
-  return { allowed: d.allowed, reason: d.reason, ...(d.matched ? { matched: d.matched } : {}) };
+  // The organisation a project belongs to, so a service can file a resource under it (only when allowed:
+  // a refusal must not reveal where another tenant's project lives).
+  const org = d.allowed ? (resource.project !== undefined ? svc.replica.model.get("project", resource.project)?.org : resource.org) : undefined;
+  return { allowed: d.allowed, reason: d.reason, ...(d.matched ? { matched: d.matched } : {}), ...(org ? { org } : {}) };
 }
 
 function sessionOf(caller: Caller) {

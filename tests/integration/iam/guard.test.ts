@@ -1,0 +1,106 @@
+/**
+ * `IamGuard`, the way every other service authenticates and authorises its callers, against a
+ * real iam on a real chainfire: tokens are checked by iam (revocation included), decisions name
+ * iam's reason, a project of another tenant is refused, and the scope comes back with the
+ * project's organisation.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "bun:test";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { PhotonError } from "../../../lib/errors.ts";
+import type { ChainfireServer } from "../../../services/chainfire/server.ts";
+import { IamGuard } from "../../../services/iam/guard.ts";
+import type { IamServer } from "../../../services/iam/server.ts";
+import { startTestChainfire } from "../../support/chainfire.ts";
+import { adminCredentials, api, loginToken, startTestIam } from "../../support/iam.ts";
+
+const work = mkdtempSync(join(tmpdir(), "iam-guard-"));
+const PASSWORD = "guard password 123";
+let chainfire: ChainfireServer;
+let iam: IamServer;
+let url: string;
+const tenant = { a: { org: "", project: "", token: "" }, b: { org: "", project: "", token: "" } };
+
+async function makeTenant(admin: string, name: string, role: string) {
+  const org = (await api(url, "POST", "/v1/orgs", { token: admin, body: { name } })).body.id as string;
+  const project = (await api(url, "POST", "/v1/projects", { token: admin, body: { org, name: "web" } })).body.id as string;
+  const user = (await api(url, "POST", "/v1/users", { token: admin, body: { org, name: "alice", password: PASSWORD } })).body.id as string;
+  const b = await api(url, "POST", "/v1/bindings", { token: admin, body: { principal: user, role, scope: { kind: "project", id: project } } });
+  expect(b.status).toBe(201);
+  return { org, project, token: await loginToken(url, "alice", PASSWORD, { org: name }) };
+}
+
+async function failure(p: Promise<unknown>): Promise<PhotonError> {
+  try {
+    await p;
+  } catch (e) {
+    return e as PhotonError;
+  }
+  throw new Error("expected a failure");
+}
+
+beforeAll(async () => {
+  chainfire = await startTestChainfire(join(work, "chainfire"));
+  iam = await startTestIam(chainfire.endpoint, work);
+  url = iam.http.url;
+  const creds = adminCredentials(iam);
+  const admin = await loginToken(url, creds.user, creds.password);
+  tenant.a = await makeTenant(admin, "acme", "novanet.member");
+  tenant.b = await makeTenant(admin, "globex", "novanet.reader");
+});
+
+afterAll(async () => {
+  await iam?.stop();
+  await chainfire?.stop();
+  rmSync(work, { recursive: true, force: true });
+});
+
+describe("IamGuard", () => {
+  it("authenticates a token and refuses a missing or forged one", async () => {
+    const guard = new IamGuard(url);
+    const caller = await guard.authenticate(tenant.a.token);
+    expect(caller).toMatchObject({ kind: "user", org: tenant.a.org, token: tenant.a.token });
+    expect(caller.principal).toMatch(/^usr_/);
+    expect((await failure(guard.authenticate(undefined))).code).toBe("IAM:Unauthenticated");
+    expect((await failure(guard.authenticate("abc.def.ghi"))).code).toBe("IAM:InvalidToken");
+    expect(IamGuard.bearer("Bearer xyz")).toBe("xyz");
+    expect(IamGuard.bearer("Basic xyz")).toBeUndefined();
+  });
+
+  it("allows what a binding grants and returns the project's organisation", async () => {
+    const guard = new IamGuard(url);
+    const caller = await guard.authenticate(tenant.a.token);
+    expect(await guard.authorize(caller, "novanet:vpc:create", { project: tenant.a.project })).toEqual({ org: tenant.a.org, project: tenant.a.project });
+  });
+
+  it("refuses with iam's reason: other verbs, other services, other tenants' projects", async () => {
+    const guard = new IamGuard(url);
+    const reader = await guard.authenticate(tenant.b.token);
+    const denied = await failure(guard.authorize(reader, "novanet:vpc:create", { project: tenant.b.project }));
+    expect(denied.code).toBe("IAM:PermissionDenied");
+    expect(denied.message).toContain("novanet:vpc:create");
+    expect(await guard.authorize(reader, "novanet:vpc:list", { project: tenant.b.project })).toMatchObject({ org: tenant.b.org });
+    const member = await guard.authenticate(tenant.a.token);
+    expect((await failure(guard.authorize(member, "plasmavmc:vm:create", { project: tenant.a.project }))).code).toBe("IAM:PermissionDenied");
+    const cross = await failure(guard.authorize(member, "novanet:vpc:list", { project: tenant.b.project }));
+    expect(cross.code).toBe("IAM:PermissionDenied");
+    expect(cross.message).not.toContain(tenant.b.org);
+    expect((await failure(guard.authorize(member, "novanet:vpc:list", { org: tenant.a.org, project: tenant.b.project }))).code).toBe("IAM:PermissionDenied");
+  });
+
+  it("stops accepting a revoked token once its cached decision ages out", async () => {
+    const token = await loginToken(url, "alice", PASSWORD, { org: "acme" });
+    const guard = new IamGuard(url, { cacheMs: 200 });
+    const caller = await guard.authenticate(token);
+    await guard.authorize(caller, "novanet:vpc:get", { project: tenant.a.project });
+    expect((await api(url, "POST", "/v1/auth/revoke", { body: { token } })).status).toBeLessThan(300);
+    const deadline = Date.now() + 3000;
+    let code = "";
+    while (Date.now() < deadline && code === "") {
+      await Bun.sleep(100);
+      code = await guard.authorize(caller, "novanet:vpc:get", { project: tenant.a.project }).then(() => "", (e: PhotonError) => e.code);
+    }
+    expect(code).toBe("IAM:TokenRevoked");
+  });
+});
