@@ -19,6 +19,7 @@ import { AccessTokenIssuer, AccessTokenVerifier, MAX_TOKEN_TTL_S } from "./token
 import type { SecretCipher } from "./tokens/access-key.ts";
 import { SigningKeyRing, type ExportedKeyRing } from "./tokens/key-ring.ts";
 import { MemoryRevocationList } from "./tokens/revocation.ts";
+import type { FeedEvent, FeedSnapshot } from "./feed-types.ts";
 
 /** The associated data signing keys are sealed under. */
 const KEYS_CONTEXT = "iam-signing-keys";
@@ -52,6 +53,7 @@ export class IamReplica {
   private timer: ReturnType<typeof setInterval> | undefined;
   private closed = false;
   private readonly waiters: { revision: number; resolve: () => void }[] = [];
+  private readonly feed = new Set<(e: FeedEvent) => void>();
 
   private constructor(private readonly options: IamReplicaOptions) {
     this.authorizer = new Authorizer(this.model.snapshot());
@@ -141,6 +143,7 @@ export class IamReplica {
         this.head = rev;
         this.applied = Math.max(this.applied, rev);
         this.rebuild();
+        this.publish({ type: "model", revision: rev, changes });
         return value;
       }
       await this.reload(); // another writer moved the head: plan again on the latest model
@@ -158,6 +161,7 @@ export class IamReplica {
     this.applied = loaded.revision;
     this.head = loaded.head;
     this.rebuild();
+    this.publish({ type: "reset" });
   }
 
   private rebuild(): void {
@@ -181,12 +185,15 @@ export class IamReplica {
           this.applied = e.revision;
           if (e.head) this.head = e.head;
           changed = true;
+          this.publish({ type: "model", revision: e.revision, changes: e.changes });
           break;
         case "revoked":
           this.revocations.revoke(e.id, e.until);
+          this.publish({ type: "revoked", id: e.id, until: e.until });
           break;
         case "unrevoked":
           this.revocations.forget(e.id);
+          this.publish({ type: "unrevoked", id: e.id });
           break;
         case "keys":
           if (e.record.modRevision > this.ringRecord.modRevision) void this.useKeys(e.record).catch((err) => this.options.logger.error("cannot open signing keys from the store", { error: err }));
@@ -236,6 +243,7 @@ export class IamReplica {
     this.ringRecord = record;
     this.tokenIssuer = new AccessTokenIssuer({ ring, issuer: this.options.issuer });
     this.verifier.setJwks(ring.jwks());
+    this.publish({ type: "jwks", jwks: ring.jwks() });
   }
 
   /**
@@ -282,6 +290,40 @@ export class IamReplica {
   async revoke(id: string, until: number): Promise<void> {
     await this.options.store.putRecord("revoked", id, { id, until });
     this.revocations.revoke(id, until);
+    this.publish({ type: "revoked", id, until });
+  }
+
+  // ---- the policy feed (services' in-process evaluators) --------------------------------------
+
+  /**
+   * Everything a service's evaluator needs, as of now: the model as puts, the revocations, the
+   * JWKS and the issuer. Take it right after `subscribe`, in the same turn, so no event is missed.
+   */
+  feedSnapshot(): FeedSnapshot {
+    const changes: ModelChange[] = [];
+    for (const kind of ["org", "project", "user", "serviceaccount", "group", "role", "binding", "deny"] as const) {
+      for (const entity of this.model.list(kind)) changes.push({ op: "put", entity });
+    }
+    return { type: "snapshot", revision: this.applied, issuer: this.options.issuer, changes, revoked: this.revocations.list(), jwks: this.ring.jwks() };
+  }
+
+  /**
+   * Calls `listener` with every later change of the model, the revocations and the JWKS; a
+   * `reset` means the model was reloaded whole (send a new snapshot). Returns the unsubscriber.
+   */
+  subscribe(listener: (e: FeedEvent) => void): () => void {
+    this.feed.add(listener);
+    return () => this.feed.delete(listener);
+  }
+
+  private publish(e: FeedEvent): void {
+    for (const l of this.feed) {
+      try {
+        l(e);
+      } catch (err) {
+        this.options.logger.warn("an iam feed listener failed", { error: err });
+      }
+    }
   }
 
   /** Stops following the store. */

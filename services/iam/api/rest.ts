@@ -8,6 +8,7 @@ import type { HttpEnv } from "../../../lib/http-server.ts";
 import { IamErrors } from "../errors.ts";
 import type { IamService } from "../service.ts";
 import type { RequestInfo } from "../types.ts";
+import { serveFeed } from "./feed.ts";
 import { iamOperations } from "./index.ts";
 import { openApiDocument } from "./openapi.ts";
 import { checkInput, type ApiOperation } from "./operation.ts";
@@ -62,6 +63,10 @@ function route(svc: IamService, o: ApiOperation) {
 export function iamRestApp(svc: IamService): Hono<HttpEnv> {
   const app = new Hono<HttpEnv>();
   for (const o of iamOperations) app.on(o.method, o.path, route(svc, o));
+  app.get("/v1/authz/feed", (c) => {
+    const authorization = c.req.header("authorization");
+    return serveFeed(svc, c, { source: sourceOf(c), ...(authorization !== undefined ? { authorization } : {}) });
+  });
   let doc: object | undefined;
   app.get("/openapi.json", (c) => c.json((doc ??= openApiDocument())));
   return app;

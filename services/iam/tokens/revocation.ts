@@ -32,6 +32,11 @@ export class MemoryRevocationList implements RevocationList {
     return n;
   }
 
+  /** Every entry, as `{ id, until }`. */
+  list(): { id: string; until: number }[] {
+    return [...this.entries].map(([id, until]) => ({ id, until }));
+  }
+
   /** How many entries are held. */
   get size(): number {
     return this.entries.size;

@@ -20,6 +20,7 @@ const PASSWORD = "guard password 123";
 let chainfire: ChainfireServer;
 let iam: IamServer;
 let url: string;
+let admin: string;
 const tenant = { a: { org: "", project: "", token: "" }, b: { org: "", project: "", token: "" } };
 
 async function makeTenant(admin: string, name: string, role: string) {
@@ -45,7 +46,7 @@ beforeAll(async () => {
   iam = await startTestIam(chainfire.endpoint, work);
   url = iam.http.url;
   const creds = adminCredentials(iam);
-  const admin = await loginToken(url, creds.user, creds.password);
+  admin = await loginToken(url, creds.user, creds.password);
   tenant.a = await makeTenant(admin, "acme", "novanet.member");
   tenant.b = await makeTenant(admin, "globex", "novanet.reader");
 });
@@ -102,5 +103,79 @@ describe("IamGuard", () => {
       code = await guard.authorize(caller, "novanet:vpc:get", { project: tenant.a.project }).then(() => "", (e: PhotonError) => e.code);
     }
     expect(code).toBe("IAM:TokenRevoked");
+  });
+});
+
+describe("IamGuard deciding in process from iam's policy feed", () => {
+  it("gives the same answers as iam for every tenant, action and project", async () => {
+    const remote = new IamGuard(url, { cacheMs: 0 });
+    const local = new IamGuard(url, { cacheMs: 0, feed: { token: () => admin } });
+    try {
+      expect(await local.local!.ready()).toBe(true);
+      const actions = ["novanet:vpc:create", "novanet:vpc:list", "novanet:port:delete", "plasmavmc:vm:get", "iam:project:get", "iam:binding:create"];
+      let compared = 0;
+      for (const t of [tenant.a, tenant.b]) {
+        const lc = await local.authenticate(t.token);
+        const rc = await remote.authenticate(t.token);
+        expect(lc.claims).toBeDefined();
+        expect(rc.claims).toBeUndefined();
+        expect({ ...lc, claims: undefined }).toEqual({ ...rc, claims: undefined });
+        for (const action of actions) {
+          for (const resource of [{ project: tenant.a.project }, { project: tenant.b.project }, { org: tenant.a.org }, { org: tenant.b.org, project: tenant.a.project }]) {
+            const outcome = (g: IamGuard, c: typeof lc) => g.authorize(c, action, resource).then((scope) => JSON.stringify(scope), (e: PhotonError) => e.code);
+            expect(await outcome(local, lc)).toBe(await outcome(remote, rc));
+            compared++;
+          }
+        }
+      }
+      expect(compared).toBe(48);
+    } finally {
+      local.close();
+    }
+  });
+
+  it("follows a new binding and a revocation within a second", async () => {
+    const local = new IamGuard(url, { cacheMs: 0, feed: { token: () => admin } });
+    try {
+      await local.local!.ready();
+      const token = await loginToken(url, "alice", PASSWORD, { org: "globex" });
+      const caller = await local.authenticate(token);
+      const attempt = () => local.authorize(caller, "novanet:vpc:create", { project: tenant.b.project }).then(() => "allowed", (e: PhotonError) => e.code);
+      expect(await attempt()).toBe("IAM:PermissionDenied");
+      const b = await api(url, "POST", "/v1/bindings", { token: admin, body: { principal: caller.principal, role: "novanet.admin", scope: { kind: "project", id: tenant.b.project } } });
+      expect(b.status).toBe(201);
+      const until = Date.now() + 1000;
+      let got = await attempt();
+      while (got !== "allowed" && Date.now() < until) {
+        await Bun.sleep(20);
+        got = await attempt();
+      }
+      expect(got).toBe("allowed");
+      expect((await api(url, "POST", "/v1/auth/revoke", { body: { token } })).status).toBeLessThan(300);
+      const deadline = Date.now() + 1000;
+      let code = "";
+      while (code === "" && Date.now() < deadline) {
+        await Bun.sleep(20);
+        code = await local.authenticate(token).then(() => "", (e: PhotonError) => e.code);
+      }
+      expect(code).toBe("IAM:TokenRevoked");
+    } finally {
+      local.close();
+    }
+  });
+
+  it("is refused to tenants (the feed is the whole policy) and then keeps asking iam", async () => {
+    const guard = new IamGuard(url, { cacheMs: 0, feed: { token: () => tenant.a.token } });
+    try {
+      expect(await guard.local!.ready(1000)).toBe(false);
+      const caller = await guard.authenticate(tenant.a.token);
+      expect(caller.claims).toBeUndefined();
+      expect(await guard.authorize(caller, "novanet:vpc:create", { project: tenant.a.project })).toEqual({ org: tenant.a.org, project: tenant.a.project });
+      const feed = await fetch(`${url}/v1/authz/feed`, { headers: { authorization: `Bearer ${tenant.a.token}` } });
+      expect(feed.status).toBe(403);
+      expect((await feed.json()).error.code).toBe("IAM:PermissionDenied");
+    } finally {
+      guard.close();
+    }
   });
 });
