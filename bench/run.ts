@@ -8,6 +8,7 @@
  *   grpc          bench/grpc/server.bench.ts       lib/grpc server vs @grpc/grpc-js (h2load)
  *   http          bench/http-framework/run.ts      Hono vs Elysia vs Bun.serve (wrk)
  *   iam           bench/iam/authorize.bench.ts     in-process authorisation decisions
+ *   keystone      bench/iam/keystone-compare.ts    iam vs Keystone: token issue and validation (wrk)
  */
 import { spawnSync } from "node:child_process";
 import { join } from "node:path";
@@ -18,6 +19,7 @@ const suites: Record<string, string> = {
   grpc: "grpc/server.bench.ts",
   http: "http-framework/run.ts",
   iam: "iam/authorize.bench.ts",
+  keystone: "iam/keystone-compare.ts",
 };
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith("-"));
