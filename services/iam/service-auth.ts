@@ -22,7 +22,7 @@ const str = (v: unknown, field: string, max = 1024): string => {
 
 /** The organisation named by id or name. */
 function findOrg(svc: IamService, org: string) {
-  return svc.replica.model.get("org", org) ?? svc.replica.model.list("org").find((o) => o.name === org);
+  return svc.replica.model.get("org", org) ?? svc.replica.model.findOrg(org);
 }
 
 /** The project of `org` (any, for system principals) named by id or name. */
@@ -69,7 +69,7 @@ export async function login(svc: IamService, input: LoginRequest, req: RequestIn
     throw e;
   }
   const org = orgRef === undefined ? undefined : findOrg(svc, orgRef);
-  const user: User | undefined = orgRef !== undefined && !org ? undefined : svc.replica.model.list("user").find((u) => u.name === name && u.org === org?.id);
+  const user: User | undefined = orgRef !== undefined && !org ? undefined : svc.replica.model.findUser(name, org?.id);
   const hash = user ? (await svc.store.getRecord<{ hash: string }>("password", user.id))?.value.hash : undefined;
   const ok = (await verifyPassword(password, hash)) && user !== undefined && !user.disabled;
   if (!ok) {

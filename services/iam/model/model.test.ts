@@ -49,6 +49,20 @@ describe("names", () => {
     expect(code(() => m.rename("project", m.list("project").find((p) => p.parent === web.id && p.name === "web")!.id, "api"))).toBe("IAM:AlreadyExists");
   });
 
+  it("finds users and organisations by name through the index, following renames and deletes", () => {
+    const { m, acme, other, alice, eve } = tenant();
+    expect(m.findUser("alice@acme.example", acme.id)?.id).toBe(alice.id);
+    expect(m.findUser("alice@acme.example", other.id)).toBeUndefined();
+    expect(m.findUser("eve", other.id)?.id).toBe(eve.id);
+    expect(m.findUser("eve", undefined)).toBeUndefined();
+    expect(m.findOrg("acme")?.id).toBe(acme.id);
+    m.rename("user", alice.id, "alice2");
+    expect(m.findUser("alice@acme.example", acme.id)).toBeUndefined();
+    expect(m.findUser("alice2", acme.id)?.id).toBe(alice.id);
+    m.deletePrincipal(alice.id);
+    expect(m.findUser("alice2", acme.id)).toBeUndefined();
+  });
+
   it("refuses an identical binding twice", () => {
     const { m, alice, web } = tenant();
     const input = { principal: alice.id, role: "compute.reader", scope: { kind: "project" as const, id: web.id } };

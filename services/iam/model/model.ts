@@ -35,7 +35,7 @@ import {
   type CreateUserInput,
 } from "./principals.ts";
 import { toAuthzSnapshot } from "./snapshot.ts";
-import { IamState } from "./state.ts";
+import { IamState, orgNameKey, userNameKey } from "./state.ts";
 import {
   planCreateOrg,
   planCreateProject,
@@ -111,6 +111,18 @@ export class IamModel {
   /** Every entity of `kind`. */
   list<K extends EntityKind>(kind: K): EntityOf<K>[] {
     return [...this.state.all(kind)];
+  }
+
+  /** The organisation called `name`, from the name index. */
+  findOrg(name: string): Organisation | undefined {
+    const id = this.state.holderOf(orgNameKey(name));
+    return id === undefined ? undefined : this.state.get("org", id);
+  }
+
+  /** The user called `name` in organisation `org` (undefined: a system user), from the name index. */
+  findUser(name: string, org: string | undefined): User | undefined {
+    const id = this.state.holderOf(userNameKey(org, name));
+    return id === undefined ? undefined : this.state.get("user", id);
   }
 
   /** The evaluator's view of the model (see snapshot.ts). */

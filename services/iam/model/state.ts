@@ -30,11 +30,11 @@ export const KIND_LABEL: Record<EntityKind, string> = {
 export function uniqueKey(e: Entity): string {
   switch (e.kind) {
     case "org":
-      return `org||${e.name}`;
+      return orgNameKey(e.name);
     case "project":
       return `project|${e.org}/${e.parent ?? ""}|${e.name}`;
     case "user":
-      return `user|${e.org ?? ""}|${e.name}`;
+      return userNameKey(e.org, e.name);
     case "serviceaccount":
       return `serviceaccount|${e.project}|${e.name}`;
     case "group":
@@ -46,6 +46,16 @@ export function uniqueKey(e: Entity): string {
     case "binding":
       return `binding|${e.principal}|${e.role}|${scopeKey(e.scope)}|${e.condition ? JSON.stringify(e.condition) : ""}`;
   }
+}
+
+/** The unique-name key of the organisation called `name`. */
+export function orgNameKey(name: string): string {
+  return `org||${name}`;
+}
+
+/** The unique-name key of the user called `name` in `org` (undefined: a system user). */
+export function userNameKey(org: string | undefined, name: string): string {
+  return `user|${org ?? ""}|${name}`;
 }
 
 /** The model's entities, indexed. */
