@@ -8,6 +8,7 @@
  * The resource operations live in service-*.ts, one file per concern, as functions over this
  * class's helpers.
  */
+import { FailureAuditThrottle } from "./audit-throttle.ts";
 import type { Decision, ResourceRef, Scope } from "../../lib/authz/types.ts";
 import type { Logger } from "../../lib/log.ts";
 import { PhotonError } from "../../lib/errors.ts";
@@ -41,6 +42,8 @@ export class IamService {
   readonly limiter: LoginLimiter;
   readonly cipher: SecretCipher;
   readonly logger: Logger;
+  /** Bounds the audit records of failed token checks (anyone can cause them). */
+  readonly failureAudit = new FailureAuditThrottle();
 
   constructor(deps: IamServiceDeps) {
     this.replica = deps.replica;
@@ -67,7 +70,11 @@ export class IamService {
       if (!p || p.disabled) throw IamErrors.InvalidToken(`the token's principal ${claims.sub} no longer exists or is disabled`);
       return { principal: claims.sub, claims, source: req.source };
     } catch (e) {
-      await this.record({ principal: "-", action: "iam:token:verify", result: "failure", reason: e instanceof PhotonError ? e.code : "error", source: req.source });
+      const left = this.failureAudit.admit(req.source);
+      if (left !== undefined) {
+        const reason = `${e instanceof PhotonError ? e.code : "error"}${left > 0 ? ` (${left} earlier failures from this source not recorded)` : ""}`;
+        await this.record({ principal: "-", action: "iam:token:verify", result: "failure", reason, source: req.source });
+      }
       throw e;
     }
   }

@@ -82,6 +82,15 @@ describe("audit log", () => {
     expect(JSON.stringify(records)).not.toContain("right password");
   });
 
+  it("bounds the records of failed token checks, so a flood of bad tokens cannot fill the log", async () => {
+    const since = Date.now();
+    await Promise.all(Array.from({ length: 60 }, () => api(a.http.url, "GET", "/v1/orgs", { token: "garbage.token.here" })));
+    const records = (await api(a.http.url, "GET", `/v1/audit?from=${since}`, { token: admin })).body.items as { action: string; result: string }[];
+    const failures = records.filter((r) => r.action === "iam:token:verify" && r.result === "failure");
+    expect(failures.length).toBeGreaterThan(0);
+    expect(failures.length).toBeLessThanOrEqual(20);
+  });
+
   it("answers queries by principal and time", async () => {
     const me = (await api(a.http.url, "GET", "/v1/auth/whoami", { token: admin })).body.principal;
     const since = Date.now();
