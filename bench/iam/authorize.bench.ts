@@ -90,6 +90,26 @@ async function rate(fn: () => Promise<unknown>, count: number): Promise<number> 
 const issues = await rate(() => issuer.issue(claims), 20_000);
 const verifies = await rate(() => verifier.verify(token), 20_000);
 
+// A model change: one binding created and deleted, applied in place vs the whole snapshot rebuilt.
+const orgId = model.list("org")[0]!.id;
+const someUser = model.list("user")[0]!.id;
+const inPlace: number[] = [];
+const rebuild: number[] = [];
+for (let k = 0; k < 50; k++) {
+  const b = model.createBinding({ principal: someUser, role: "dns.admin", scope: { kind: "org", id: orgId } });
+  let t0 = ns();
+  authz.applyChanges({ putBindings: [b] }, k);
+  inPlace.push(ns() - t0);
+  t0 = ns();
+  authz.update(model.snapshot(k));
+  rebuild.push(ns() - t0);
+  model.deleteBinding(b.id);
+  t0 = ns();
+  authz.applyChanges({ removedBindings: [b.id] }, k);
+  inPlace.push(ns() - t0);
+}
+const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
+
 const us = (v: number) => `${(v / 1000).toFixed(2)} µs`;
 console.log(`\nmodel: ${SIZES.orgs} orgs, ${SIZES.orgs * SIZES.projectsPerOrg} projects, ${SIZES.users} users, ${SIZES.groups} groups, ${SIZES.bindings} bindings, ${SIZES.denies} denies`);
 console.log(`model build ${buildModelMs.toFixed(0)} ms; index build ${buildIndexMs.toFixed(1)} ms; ${((allowed / requests.length) * 100).toFixed(1)}% of the request mix allowed`);
@@ -98,5 +118,6 @@ console.log(`| decisions/s (warm, ${N} mixed requests) | ${Math.round(perSecond)
 console.log(`| decision latency p50 / p99 / p99.9 / max (timed singly) | ${us(pct(lat, 0.5))} / ${us(pct(lat, 0.99))} / ${us(pct(lat, 0.999))} / ${us(lat[lat.length - 1]!)} |`);
 console.log(`| timer overhead p50 / p99 | ${us(pct(timer, 0.5))} / ${us(pct(timer, 0.99))} |`);
 console.log(`| first decision of a principal (cold view) p50 / p99 (${cold.length} principals) | ${us(pct(coldSorted, 0.5))} / ${us(pct(coldSorted, 0.99))} |`);
+console.log(`| a binding created or deleted: applied in place / whole snapshot rebuilt (median) | ${us(med(inPlace))} / ${(med(rebuild) / 1e6).toFixed(1)} ms |`);
 console.log(`| access token issues/s (sequential) | ${Math.round(issues).toLocaleString("en")} |`);
 console.log(`| access token verifications/s (sequential) | ${Math.round(verifies).toLocaleString("en")} |`);

@@ -43,6 +43,26 @@ export class Authorizer {
     return authorize(this.index, req);
   }
 
+  /**
+   * Applies new principals and binding changes without a rebuild (see AuthzIndex.applyChanges).
+   * Any other kind of change needs `update` with a whole snapshot.
+   * @returns false when a change failed its checks: the index may be half-changed, so call
+   *   `update` before the next decision.
+   */
+  applyChanges(changes: Parameters<AuthzIndex["applyChanges"]>[0], revision: number): boolean {
+    try {
+      this.index.applyChanges(changes, revision);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Whether `id` is a known (enabled) user or service account. */
+  hasPrincipal(id: string): boolean {
+    return this.index.hasPrincipal(id);
+  }
+
   /** The groups containing `principal` (directly or nested), for tokens and audit. */
   groupsOf(principal: string): readonly string[] {
     return this.index.groupsOf(principal);

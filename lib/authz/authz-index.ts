@@ -84,8 +84,8 @@ function push<V>(map: Map<string, V[]>, key: string, value: V): void {
 
 /** An immutable, precomputed index over one snapshot. */
 export class AuthzIndex {
-  /** The store revision of the snapshot this index was built from. */
-  readonly revision: number;
+  /** The store revision of the snapshot (and of the incremental changes) this index reflects. */
+  revision: number;
   private readonly orgChains = new Map<string, ScopeChain>();
   private readonly projectChains = new Map<string, ScopeChain>();
   private readonly principals = new Set<string>();
@@ -95,6 +95,10 @@ export class AuthzIndex {
   private readonly deniesByPrincipal = new Map<string, { scope: string; deny: CompiledDeny }[]>();
   private readonly views = new Map<string, PrincipalView>();
   private memoEntries = 0;
+  private readonly roles = new Map<string, ActionSet>();
+  private readonly roleNames = new Map<string, string>();
+  /** Binding id → the principal or group it is filed under, for removal. */
+  private readonly bindingOwner = new Map<string, string>();
 
   /**
    * Builds the index. Bindings and denies are compiled here, so a decision never parses.
@@ -110,13 +114,11 @@ export class AuthzIndex {
     this.buildProjectChains(snapshot.projects);
     for (const p of snapshot.principals) this.principals.add(p.id);
     this.buildGroups(snapshot.groups);
-    const roles = new Map<string, ActionSet>();
-    const roleNames = new Map<string, string>();
     for (const r of snapshot.roles) {
-      roles.set(r.id, compileRoleActions(r.actions, r.notActions));
-      roleNames.set(r.id, r.name);
+      this.roles.set(r.id, compileRoleActions(r.actions, r.notActions));
+      this.roleNames.set(r.id, r.name);
     }
-    for (const b of snapshot.bindings) this.addBinding(b, roles, roleNames);
+    for (const b of snapshot.bindings) this.addBinding(b);
     for (const d of snapshot.denies) this.addDeny(d);
   }
 
@@ -177,7 +179,8 @@ export class AuthzIndex {
     if (!this.principals.has(id) && !this.groupClosure.has(id)) broken(`${what} names unknown principal ${id}`);
   }
 
-  private addBinding(b: BindingSpec, roles: Map<string, ActionSet>, roleNames: Map<string, string>): void {
+  private addBinding(b: BindingSpec): void {
+    const { roles, roleNames } = this;
     const scope = this.checkScope(b.scope, `binding ${b.id}`);
     this.checkPrincipal(b.principal, `binding ${b.id}`);
     let role = roles.get(b.role);
@@ -198,6 +201,41 @@ export class AuthzIndex {
       decision: Object.freeze({ allowed: true, reason: b.condition ? `${reason} (condition holds)` : reason, matched: b.id }),
     };
     push(this.grantsByPrincipal, b.principal, { scope, grant });
+    this.bindingOwner.set(b.id, b.principal);
+  }
+
+  private removeBinding(id: string): void {
+    const owner = this.bindingOwner.get(id);
+    if (owner === undefined) return;
+    this.bindingOwner.delete(id);
+    const left = (this.grantsByPrincipal.get(owner) ?? []).filter((e) => e.grant.id !== id);
+    if (left.length > 0) this.grantsByPrincipal.set(owner, left);
+    else this.grantsByPrincipal.delete(owner);
+    this.invalidate(owner);
+  }
+
+  /** Forgets cached views that may depend on `principal`'s grants (a group's reach all members). */
+  private invalidate(principal: string): void {
+    if (this.principals.has(principal)) this.views.delete(principal);
+    else this.dropCaches();
+  }
+
+  /**
+   * Applies binding changes and new principals in place — microseconds, where a rebuild of a
+   * large model takes milliseconds — and moves the index to `revision`. Cached views of the
+   * principals concerned are dropped. Checks each binding as the constructor does.
+   * @throws IAM:InvalidSnapshot as the constructor; the index may then be half-changed and must
+   *   be rebuilt whole (Authorizer.update).
+   */
+  applyChanges(changes: { principals?: readonly string[]; putBindings?: readonly BindingSpec[]; removedBindings?: readonly string[] }, revision: number): void {
+    for (const p of changes.principals ?? []) this.principals.add(p);
+    for (const id of changes.removedBindings ?? []) this.removeBinding(id);
+    for (const b of changes.putBindings ?? []) {
+      this.removeBinding(b.id);
+      this.addBinding(b);
+      this.invalidate(b.principal);
+    }
+    this.revision = revision;
   }
 
   private addDeny(d: DenySpec): void {

@@ -12,6 +12,8 @@ import type { Logger } from "../../lib/log.ts";
 import { IamErrors } from "./errors.ts";
 import type { FeedMessage, FeedSnapshot } from "./feed-types.ts";
 import { IamModel } from "./model/model.ts";
+import { incrementalChanges } from "./model/snapshot.ts";
+import type { ModelChange } from "./model/types.ts";
 import { AccessTokenVerifier, sessionLimits, type AccessTokenClaims } from "./tokens/access-token.ts";
 import { MemoryRevocationList } from "./tokens/revocation.ts";
 
@@ -33,7 +35,7 @@ export class LocalPolicy {
   private verifier: AccessTokenVerifier | undefined;
   private revocations = new MemoryRevocationList();
   private lastMessage = 0;
-  private dirty = false;
+  private pending: ModelChange[] = [];
   private closed = false;
   private abort: AbortController | undefined;
   private readyWaiters: (() => void)[] = [];
@@ -139,8 +141,7 @@ export class LocalPolicy {
         if (m.revision <= this.revision) break;
         this.model.apply(m.changes);
         this.revision = m.revision;
-        this.dirty = true;
-        queueMicrotask(() => this.rebuildIfDirty());
+        if (this.pending.push(...m.changes) === m.changes.length) queueMicrotask(() => this.rebuildIfDirty());
         break;
       case "revoked":
         this.revocations.revoke(m.id, m.until);
@@ -167,13 +168,17 @@ export class LocalPolicy {
     this.revision = s.revision;
     this.verifier = new AccessTokenVerifier({ jwks: s.jwks, issuer: s.issuer, revocations });
     this.authorizer = new Authorizer(model.snapshot(s.revision));
-    this.dirty = false;
+    this.pending = [];
     for (const w of this.readyWaiters.splice(0)) w();
   }
 
+  /** Brings the evaluator to the model: in place for bindings and new principals, else rebuilt. */
   private rebuildIfDirty(): void {
-    if (!this.dirty || !this.authorizer) return;
-    this.dirty = false;
+    if (this.pending.length === 0 || !this.authorizer) return;
+    const authorizer = this.authorizer;
+    const inc = incrementalChanges(this.pending, this.model, (p) => authorizer.hasPrincipal(p));
+    this.pending = [];
+    if (inc && authorizer.applyChanges(inc, this.revision)) return;
     try {
       this.authorizer.update(this.model.snapshot(this.revision));
     } catch (e) {

@@ -13,6 +13,7 @@ import { Authorizer } from "../../lib/authz/authorizer.ts";
 import type { Logger } from "../../lib/log.ts";
 import { IamErrors } from "./errors.ts";
 import { IamModel } from "./model/model.ts";
+import { incrementalChanges } from "./model/snapshot.ts";
 import type { ModelChange } from "./model/types.ts";
 import type { IamStore, RecordWrite, SealedKeyRing, StoreEvent, Versioned } from "./store.ts";
 import { AccessTokenIssuer, AccessTokenVerifier, MAX_TOKEN_TTL_S } from "./tokens/access-token.ts";
@@ -142,7 +143,7 @@ export class IamReplica {
       if (rev !== undefined) {
         this.head = rev;
         this.applied = Math.max(this.applied, rev);
-        this.rebuild();
+        this.refresh(changes);
         this.publish({ type: "model", revision: rev, changes });
         return value;
       }
@@ -164,19 +165,31 @@ export class IamReplica {
     this.publish({ type: "reset" });
   }
 
+  /** Brings the evaluator to the model after `changes`: in place when it can, else rebuilt whole. */
+  private refresh(changes: readonly ModelChange[]): void {
+    const inc = incrementalChanges(changes, this.model, (p) => this.authorizer.hasPrincipal(p));
+    if (inc && this.authorizer.applyChanges(inc, this.applied)) this.wake();
+    else this.rebuild();
+  }
+
   private rebuild(): void {
     try {
       this.authorizer.update(this.model.snapshot(this.applied));
     } catch (e) {
       this.options.logger.error("iam model does not make a valid snapshot; keeping the previous one", { error: e });
     }
+    this.wake();
+  }
+
+  /** Resolves the `waitFor` callers whose revision is now reflected. */
+  private wake(): void {
     for (let i = this.waiters.length - 1; i >= 0; i--) {
       if (this.waiters[i]!.revision <= this.applied) this.waiters.splice(i, 1)[0]!.resolve();
     }
   }
 
   private onEvents(events: StoreEvent[]): void {
-    let changed = false;
+    const changed: ModelChange[] = [];
     for (const e of events) {
       switch (e.type) {
         case "model":
@@ -184,7 +197,7 @@ export class IamReplica {
           this.model.apply(e.changes);
           this.applied = e.revision;
           if (e.head) this.head = e.head;
-          changed = true;
+          changed.push(...e.changes);
           this.publish({ type: "model", revision: e.revision, changes: e.changes });
           break;
         case "revoked":
@@ -200,7 +213,7 @@ export class IamReplica {
           break;
       }
     }
-    if (changed) this.rebuild();
+    if (changed.length > 0) this.refresh(changed);
   }
 
   private onWatchError(e: unknown): void {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "bun:test";
 import { Authorizer } from "../../../lib/authz/authorizer.ts";
 import { IamModel } from "./model.ts";
+import { incrementalChanges } from "./snapshot.ts";
 
 function setup() {
   const m = new IamModel();
@@ -57,5 +58,62 @@ describe("model and evaluator together", () => {
     m.createBinding({ principal: alice.id, role: "admin", scope: { kind: "org", id: org.id } });
     m.setDisabled(alice.id, true);
     expect(can("compute:vm:get", web.id)).toBe(false);
+  });
+});
+
+describe("the evaluator updated in place", () => {
+  it("decides exactly as a rebuilt one through random binding, principal and membership changes", () => {
+    const m = new IamModel({ recordChanges: true });
+    const org = m.createOrg({ name: "acme" });
+    const projects = [m.createProject({ org: org.id, name: "p0" })];
+    for (let i = 1; i < 6; i++) projects.push(m.createProject({ org: org.id, name: `p${i}`, ...(i % 2 ? { parent: projects[i - 1]!.id } : {}) }));
+    const users = Array.from({ length: 8 }, (_, i) => m.createUser({ org: org.id, name: `u${i}` }).id);
+    const groups = [m.createGroup({ org: org.id, name: "g0", members: users.slice(0, 3) }).id];
+    groups.push(m.createGroup({ org: org.id, name: "g1", members: [groups[0]!, users[5]!] }).id);
+    m.takeChanges();
+    const live = new Authorizer(m.snapshot());
+    let seed = 0x9e3779b9;
+    const rand = (n: number) => {
+      seed ^= seed << 13;
+      seed ^= seed >>> 17;
+      seed ^= seed << 5;
+      return (seed >>> 0) % n;
+    };
+    const roles = ["compute.reader", "compute.member", "compute.admin", "dns.admin", "member"];
+    const actions = ["compute:vm:get", "compute:vm:create", "dns:zone:delete", "iam:project:create", "s3:bucket:list"];
+    const bindings: string[] = [];
+    let inPlace = 0, rebuilt = 0;
+    for (let step = 0; step < 300; step++) {
+      const r = rand(10);
+      if (r < 5 || bindings.length === 0) {
+        const principal = rand(4) === 0 ? groups[rand(groups.length)]! : users[rand(users.length)]!;
+        const scope = rand(3) === 0 ? { kind: "org" as const, id: org.id } : { kind: "project" as const, id: projects[rand(projects.length)]!.id };
+        try {
+          bindings.push(m.createBinding({ principal, role: roles[rand(roles.length)]!, scope }).id);
+        } catch {
+          // an identical binding already exists
+        }
+      } else if (r < 8) {
+        m.deleteBinding(bindings.splice(rand(bindings.length), 1)[0]!);
+      } else if (r < 9) {
+        users.push(m.createUser({ org: org.id, name: `n${step}` }).id);
+      } else {
+        m.setDisabled(users[rand(users.length)]!, rand(2) === 0);
+      }
+      const changes = m.takeChanges();
+      const inc = incrementalChanges(changes, m, (p) => live.hasPrincipal(p));
+      if (inc && live.applyChanges(inc, step)) inPlace++;
+      else {
+        live.update(m.snapshot(step));
+        rebuilt++;
+      }
+      const fresh = new Authorizer(m.snapshot(step));
+      for (let q = 0; q < 20; q++) {
+        const req = { principal: users[rand(users.length)]!, action: actions[rand(actions.length)]!, resource: { org: org.id, project: projects[rand(projects.length)]!.id } };
+        expect(live.authorize(req)).toEqual(fresh.authorize(req));
+      }
+    }
+    expect(inPlace).toBeGreaterThan(200);
+    expect(rebuilt).toBeGreaterThan(10);
   });
 });
