@@ -69,5 +69,6 @@ export {
   type UnaryHandler,
 } from "./types.ts";
 export { GrpcErrors } from "./errors.ts";
+export { PreEncoded } from "./pre-encoded.ts";
 export { DEFAULT_MAX_MESSAGE_BYTES } from "./frame.ts";
 export { ERROR_CODE_TRAILER, ERROR_DETAILS_TRAILER, genericErrorCode } from "./status.ts";

@@ -21,6 +21,7 @@ import type { PeerCertificate, TLSSocket } from "node:tls";
 import type { Logger } from "../log.ts";
 import { GrpcErrors } from "./errors.ts";
 import { decompress, encodeFrame, FrameDecoder, type FrameSink } from "./frame.ts";
+import { PreEncoded } from "./pre-encoded.ts";
 import { MessageQueue } from "./message-queue.ts";
 import type { MethodDefinition } from "./service.ts";
 import { cancelledTrailers, checkMetadataName, errorTrailers, metadataValue } from "./server-trailers.ts";
@@ -310,7 +311,7 @@ export class ServerCall implements CallContext, ServerDuplex<unknown, unknown>, 
   // ---- answering ----
 
   private frameResponse(message: unknown): Buffer {
-    const body = this.method.encodeResponse(message);
+    const body = message instanceof PreEncoded ? message.bytes : this.method.encodeResponse(message);
     if (body.length > this.env.maxSendBytes) {
       throw GrpcErrors.MessageTooLarge(
         `response of ${body.length} bytes is larger than the send limit of ${this.env.maxSendBytes} bytes`,

@@ -11,6 +11,10 @@ export const RPC_PROTO: string = PROTO_FILES["etcd/rpc.proto"]!;
 
 const root = loadProtoRoot("etcd/rpc.proto");
 
+/** mvccpb.Event and etcdserverpb.ResponseHeader, for the watch's pre-encoded responses. */
+export const eventType = root.lookupType("mvccpb.Event");
+export const responseHeaderType = root.lookupType("etcdserverpb.ResponseHeader");
+
 /** etcdserverpb.KV */
 export const kvService = serviceFromRoot(root, "etcdserverpb.KV");
 /** etcdserverpb.Watch */

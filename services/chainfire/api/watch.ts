@@ -5,9 +5,10 @@
  * and resumed from the store once the stream drains (etcd's "victim" handling, without
  * unbounded buffers).
  */
-import type { ServerDuplex, ServiceHandlers } from "../../../lib/grpc/index.ts";
+import { PreEncoded, type ServerDuplex, type ServiceHandlers } from "../../../lib/grpc/index.ts";
 import type { ChainfireService } from "../service.ts";
 import type { WatchNotice } from "../watch/watch-hub.ts";
+import { WatchResponseEncoder } from "./watch-encoding.ts";
 import { num, wireEvent, type Int64 } from "./wire.ts";
 
 /** etcd's id for responses not tied to one watch. */
@@ -32,6 +33,7 @@ interface WireWatchRequest {
 
 /** The Watch handler over `svc`. */
 export function watchHandlers(svc: ChainfireService): ServiceHandlers {
+  const encoder = new WatchResponseEncoder();
   return {
     Watch: async (stream: ServerDuplex<WireWatchRequest, unknown>) => {
       const hub = svc.hub;
@@ -49,7 +51,8 @@ export function watchHandlers(svc: ChainfireService): ServiceHandlers {
       };
       const sinkFor = (streamId: number) => ({
         send: (n: WatchNotice): boolean => {
-          if (n.canceled) ids.delete(streamId);
+          if (!n.canceled) return write(new PreEncoded(encoder.encode(svc.header(n.revision), streamId, n.events)));
+          ids.delete(streamId);
           return write({
             header: svc.header(n.revision),
             watchId: streamId,
