@@ -29,7 +29,8 @@ export async function startEtcd(dir: string, ready: (port: number) => Promise<vo
 /** Starts one chainfire member (Raft, as photon up runs it) with its data in `dir`/chainfire. */
 export async function startChainfire(dir: string, ready: (port: number) => Promise<void>): Promise<BenchServer> {
   const port = await freePort();
-  const proc = spawn(process.execPath, [join(import.meta.dir, "serve.ts"), join(dir, "chainfire"), String(port)], { stdio: "ignore" });
+  const prof = process.env.BENCH_CPU_PROF ? ["--cpu-prof-md", `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
+  const proc = spawn(process.execPath, [...prof, join(import.meta.dir, "serve.ts"), join(dir, "chainfire"), String(port)], { stdio: "ignore" });
   await ready(port);
   return { port, proc };
 }

@@ -311,6 +311,7 @@ export class ServerCall implements CallContext, ServerDuplex<unknown, unknown>, 
   // ---- answering ----
 
   private frameResponse(message: unknown): Buffer {
+    if (message instanceof PreEncoded && message.framed) return Buffer.from(message.bytes.buffer, message.bytes.byteOffset, message.bytes.byteLength);
     const body = message instanceof PreEncoded ? message.bytes : this.method.encodeResponse(message);
     if (body.length > this.env.maxSendBytes) {
       throw GrpcErrors.MessageTooLarge(

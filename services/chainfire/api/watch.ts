@@ -1,7 +1,7 @@
 /**
  * gRPC handler of etcdserverpb.Watch: one bidirectional stream carries many watches. Watch ids
  * are per stream (from 0, or chosen by the client); the hub's ids are global. Backpressure: when
- * too many responses wait for HTTP/2 flow control, the stream's watchers are paused in the hub
+ * too many response bytes wait for HTTP/2 flow control, the stream's watchers are paused in the hub
  * and resumed from the store once the stream drains (etcd's "victim" handling, without
  * unbounded buffers).
  */
@@ -13,8 +13,19 @@ import { num, wireEvent, type Int64 } from "./wire.ts";
 
 /** etcd's id for responses not tied to one watch. */
 const INVALID_WATCH_ID = -1;
-/** Responses allowed in flight per stream before its watchers pause. */
-const HIGH_WATER = 64;
+/** Response bytes allowed in flight per stream before its watchers pause. */
+const HIGH_WATER_BYTES = 1 << 20;
+
+/** The frames of `parts` in one buffer. */
+function concat(parts: Uint8Array[], total: number): Uint8Array {
+  const out = new Uint8Array(total);
+  let pos = 0;
+  for (const p of parts) {
+    out.set(p, pos);
+    pos += p.length;
+  }
+  return out;
+}
 
 interface WireWatchRequest {
   createRequest?: {
@@ -40,24 +51,47 @@ export function watchHandlers(svc: ChainfireService): ServiceHandlers {
       /** stream watch id → hub id */
       const ids = new Map<number, number>();
       let nextId = 0;
-      let inFlight = 0;
-      const write = (msg: unknown): boolean => {
-        inFlight++;
+      // Notices delivered in one turn (one commit reaching this stream's watchers) are framed
+      // into one buffer and written once: one HTTP/2 write for many responses. Any other
+      // response first flushes what is batched, so each watch's responses stay in order.
+      let pendingBytes = 0;
+      let batch: Uint8Array[] = [];
+      let batchBytes = 0;
+      const send = (msg: unknown, bytes: number): void => {
+        pendingBytes += bytes;
         void stream.write(msg).then(() => {
-          inFlight--;
-          if (inFlight === 0) for (const hubId of ids.values()) hub.resume(hubId);
+          pendingBytes -= bytes;
+          if (pendingBytes === 0) for (const hubId of ids.values()) hub.resume(hubId);
         });
-        return inFlight < HIGH_WATER;
+      };
+      const flush = (): void => {
+        if (batch.length === 0) return;
+        const frames = batch.length === 1 ? batch[0]! : concat(batch, batchBytes);
+        batch = [];
+        batchBytes = 0;
+        send(PreEncoded.frames(frames), frames.length);
+      };
+      const write = (msg: unknown): boolean => {
+        flush();
+        send(msg, 64);
+        return pendingBytes < HIGH_WATER_BYTES;
       };
       const sinkFor = (streamId: number) => ({
         send: (n: WatchNotice): boolean => {
-          if (!n.canceled) return write(new PreEncoded(encoder.encode(svc.header(n.revision), streamId, n.events)));
+          if (!n.canceled) {
+            const frame = encoder.frame(svc.header(n.revision), streamId, n.events);
+            if (batch.push(frame) === 1) queueMicrotask(flush);
+            batchBytes += frame.length;
+            return pendingBytes + batchBytes < HIGH_WATER_BYTES;
+          }
           ids.delete(streamId);
           return write({
             header: svc.header(n.revision),
             watchId: streamId,
             events: n.events.map(wireEvent),
-            ...(n.canceled ? { canceled: true, compactRevision: n.compactRevision ?? 0, cancelReason: n.cancelReason ?? "" } : {}),
+            canceled: true,
+            compactRevision: n.compactRevision ?? 0,
+            cancelReason: n.cancelReason ?? "",
           });
         },
       });

@@ -146,7 +146,7 @@ export class RaftLog implements CommandLog {
     const status = this.node.role(CHAINFIRE_GROUP);
     if (status.role !== "leader") {
       if (!status.leader) throw etcdError("NotLeader");
-      return this.o.forward(status.leader, cmd);
+      return this.forwarded(status.leader, cmd);
     }
     let outcome: Outcome;
     try {
@@ -154,13 +154,29 @@ export class RaftLog implements CommandLog {
     } catch (e) {
       if (e instanceof PhotonError && e.code === "RAFT:NotLeader") {
         const leader = Number((e.details as { leader?: number } | undefined)?.leader ?? 0);
-        if (leader && leader !== this.o.memberId) return this.o.forward(leader, cmd);
+        if (leader && leader !== this.o.memberId) return this.forwarded(leader, cmd);
         throw etcdError("NotLeader");
       }
       throw e;
     }
     if (!outcome.ok) throw new PhotonError(outcome.code, outcome.message, { grpc: outcome.grpc });
     return outcome.applied;
+  }
+
+  /**
+   * Forwards to the leader, then waits until this member has applied the command too (a
+   * ReadIndex barrier), so what the caller wrote through this member is what it reads here next
+   * — a lease granted through a follower can be revoked through it at once. A barrier failing
+   * after the write succeeded does not fail the write.
+   */
+  private async forwarded(leader: number, cmd: Command): Promise<Applied> {
+    const applied = await this.o.forward(leader, cmd);
+    try {
+      await this.readBarrier();
+    } catch (e) {
+      this.o.logger.debug("read barrier after a forwarded write failed", { error: e });
+    }
+    return applied;
   }
 
   async readBarrier(): Promise<void> {

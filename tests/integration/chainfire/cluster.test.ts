@@ -102,6 +102,14 @@ describe("a 3-member chainfire cluster", () => {
     expect((await follower.service.leaseTimeToLive(lease.id, false)).ttl).toBe(-1);
   });
 
+  it("lets a follower revoke at once the lease it just granted (it has applied its own forwarded write)", async () => {
+    const follower = Object.values(nodes).find((n) => !n.service.commandLog.isLeader)!;
+    for (let i = 0; i < 20; i++) {
+      const lease = await follower.service.leaseGrant(60);
+      await follower.service.leaseRevoke(lease.id);
+    }
+  });
+
   it("survives the loss of the leader and catches it up when it returns", async () => {
     const old = leaderOf()!;
     const name = Object.entries(nodes).find(([, n]) => n === old)![0];
