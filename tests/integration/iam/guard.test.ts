@@ -173,7 +173,7 @@ describe("IamGuard deciding in process from iam's policy feed", () => {
       expect(await guard.authorize(caller, "novanet:vpc:create", { project: tenant.a.project })).toEqual({ org: tenant.a.org, project: tenant.a.project });
       const feed = await fetch(`${url}/v1/authz/feed`, { headers: { authorization: `Bearer ${tenant.a.token}` } });
       expect(feed.status).toBe(403);
-      expect((await feed.json()).error.code).toBe("IAM:PermissionDenied");
+      expect(((await feed.json()) as { error: { code: string } }).error.code).toBe("IAM:PermissionDenied");
     } finally {
       guard.close();
     }
