@@ -1,0 +1,167 @@
+/**
+ * What one host must hold, computed from novanet's state (pure): the ports bound to the host,
+ * their VPCs with subnets (gateways of subnets attached to a router), where the VPCs' other
+ * ports live (remote endpoints: MAC + IPs behind the other host's underlay address), the
+ * security groups of the local ports with remote groups resolved to their members' addresses,
+ * and the VPCs' routers with the floating IPs of local ports. The Linux data plane carries IPv4
+ * only: IPv6 addresses and rules are left out here.
+ *
+ * Defensive by design: the data plane validates the whole host state at once, so one port that
+ * cannot be plugged (its namespace is missing, its host unknown) is left out — and reported —
+ * rather than blocking every other port of the host.
+ */
+import { isIPv4 } from "node:net";
+import type { HostNetworkState, PortState, SecurityGroupRule as DpRule, SecurityGroupState, VpcState } from "../../../dataplane/vpc-dataplane.ts";
+import { NOVANET_PREFIX } from "../store.ts";
+import type { AgentHost, FloatingIp, Port, Router, SecurityGroup, SecurityGroupRule, Subnet, Vpc } from "../types.ts";
+
+/** novanet's documents by kind and id. */
+export interface NovanetSnapshot {
+  vpcs: Map<string, Vpc>;
+  subnets: Map<string, Subnet>;
+  ports: Map<string, Port>;
+  secgroups: Map<string, SecurityGroup>;
+  routers: Map<string, Router>;
+  fips: Map<string, FloatingIp>;
+  hosts: Map<string, AgentHost>;
+}
+
+/** Sorts a store snapshot (`/photon/novanet/<kind>/<id>` → doc) into kinds; other keys are ignored. */
+export function parseSnapshot(docs: ReadonlyMap<string, unknown>): NovanetSnapshot {
+  const s: NovanetSnapshot = { vpcs: new Map(), subnets: new Map(), ports: new Map(), secgroups: new Map(), routers: new Map(), fips: new Map(), hosts: new Map() };
+  for (const [key, doc] of docs) {
+    if (!key.startsWith(NOVANET_PREFIX)) continue;
+    const [kind, id, ...rest] = key.slice(NOVANET_PREFIX.length).split("/");
+    if (!kind || !id || rest.length) continue;
+    if (Object.hasOwn(s, kind)) (s[kind as keyof NovanetSnapshot] as Map<string, unknown>).set(id, doc);
+  }
+  return s;
+}
+
+/** Who this host is. */
+export interface HostIdentity {
+  name: string;
+  underlayIp: string;
+  /** The host bridge carrying the external network; without it routers get no external leg. */
+  externalBridge?: string;
+  /** Whether a VM's namespace exists (veth ports into a missing one are left out). */
+  netnsExists?: (name: string) => boolean;
+}
+
+/** The desired state and what was left out, with why. */
+export interface HostPlan {
+  state: HostNetworkState;
+  skipped: { port: string; reason: string }[];
+}
+
+const v4 = (ips: readonly string[]) => ips.filter((ip) => isIPv4(ip));
+
+function dpRule(r: SecurityGroupRule, members: (group: string) => string[]): DpRule | undefined {
+  if (r.ethertype !== "ipv4") return undefined;
+  const out: DpRule = { direction: r.direction, ethertype: "ipv4" };
+  if (r.protocol !== undefined) out.protocol = /^\d+$/.test(r.protocol) ? Number(r.protocol) : (r.protocol as "tcp" | "udp" | "icmp");
+  if (r.portMin !== undefined) out.portMin = r.portMin;
+  if (r.portMax !== undefined) out.portMax = r.portMax;
+  if (r.icmpType !== undefined) out.icmpType = r.icmpType;
+  if (r.icmpCode !== undefined) out.icmpCode = r.icmpCode;
+  if (r.remoteCidr) out.remote = { cidr: r.remoteCidr };
+  else if (r.remoteGroup) out.remote = { groupId: r.remoteGroup, memberIps: members(r.remoteGroup) };
+  return out;
+}
+
+/** Computes the host's desired state from a snapshot (see the file comment). */
+export function planHostState(snap: NovanetSnapshot, me: HostIdentity): HostPlan {
+  const skipped: HostPlan["skipped"] = [];
+  const hostIp = (name: string | undefined) => (name ? snap.hosts.get(name)?.underlayIp : undefined);
+  const local: Port[] = [];
+  const vethTargets = new Set<string>();
+  for (const p of [...snap.ports.values()].sort((a, b) => a.id.localeCompare(b.id))) {
+    if (p.host !== me.name) continue;
+    if (!snap.vpcs.has(p.vpc) || !snap.subnets.has(p.subnet)) {
+      skipped.push({ port: p.id, reason: "its VPC or subnet is gone" });
+      continue;
+    }
+    if (v4(p.fixedIps).length === 0) {
+      skipped.push({ port: p.id, reason: "no IPv4 address (the Linux data plane is IPv4 only)" });
+      continue;
+    }
+    if (p.netns) {
+      if (me.netnsExists && !me.netnsExists(p.netns)) {
+        skipped.push({ port: p.id, reason: `network namespace ${p.netns} does not exist` });
+        continue;
+      }
+      if (vethTargets.has(p.netns)) {
+        skipped.push({ port: p.id, reason: `another port already plugs into namespace ${p.netns}` });
+        continue;
+      }
+      vethTargets.add(p.netns);
+    }
+    local.push(p);
+  }
+
+  // Members of every group (any host), for remote-group rules.
+  const memberCache = new Map<string, string[]>();
+  const members = (g: string) => {
+    let m = memberCache.get(g);
+    if (!m) {
+      m = [...snap.ports.values()].filter((p) => p.securityGroups.includes(g)).flatMap((p) => v4(p.fixedIps)).sort();
+      memberCache.set(g, m);
+    }
+    return m;
+  };
+
+  const vpcs: VpcState[] = [];
+  const vpcIds = [...new Set(local.map((p) => p.vpc))].sort();
+  for (const vid of vpcIds) {
+    const vpc = snap.vpcs.get(vid)!;
+    const router = [...snap.routers.values()].find((r) => r.vpc === vid);
+    const attached = new Set(router?.subnets ?? []);
+    const subnets = [...snap.subnets.values()].filter((s) => s.vpc === vid && s.ipVersion === 4).sort((a, b) => a.id.localeCompare(b.id));
+    const ports: PortState[] = local.filter((p) => p.vpc === vid).map((p) => ({
+      id: p.id,
+      mac: p.mac,
+      ips: v4(p.fixedIps),
+      securityGroups: [...p.securityGroups].sort(),
+      portSecurity: p.portSecurity,
+      device: p.netns ? { kind: "veth", netns: p.netns, configure: true } : { kind: "tap" },
+    }));
+    const remoteEndpoints = [...snap.ports.values()]
+      .filter((p) => p.vpc === vid && p.host && p.host !== me.name && v4(p.fixedIps).length > 0)
+      .flatMap((p) => {
+        const ip = hostIp(p.host);
+        return ip && ip !== me.underlayIp ? [{ mac: p.mac, ips: v4(p.fixedIps), hostIp: ip }] : [];
+      })
+      .sort((a, b) => a.mac.localeCompare(b.mac));
+    const state: VpcState = {
+      id: vid,
+      vni: vpc.vni,
+      subnets: subnets.map((s) => ({
+        id: s.id,
+        cidr: s.cidr,
+        ...(attached.has(s.id) ? { gatewayIp: s.gatewayIp } : {}),
+        ...(s.dhcp && s.dhcpServerIp ? { dhcp: { serverIp: s.dhcpServerIp, dnsServers: v4(s.dnsServers) } } : {}),
+      })),
+      ports,
+      remoteEndpoints,
+    };
+    if (router) {
+      const ext = router.externalGateway && me.externalBridge ? router.externalGateway : undefined;
+      const localIps = new Set(ports.flatMap((p) => p.ips));
+      state.router = {
+        ...(ext ? { external: { bridge: me.externalBridge!, ip: `${ext.ip}/${ext.prefix}`, gatewayIp: ext.gatewayIp, snat: ext.snat } } : {}),
+        floatingIps: ext
+          ? [...snap.fips.values()].filter((f) => f.router === router.id && f.fixedIp && localIps.has(f.fixedIp)).map((f) => ({ ip: f.ip, fixedIp: f.fixedIp! })).sort((a, b) => a.ip.localeCompare(b.ip))
+          : [],
+      };
+    }
+    vpcs.push(state);
+  }
+
+  const groupIds = [...new Set(local.flatMap((p) => p.securityGroups))].sort();
+  const securityGroups: SecurityGroupState[] = groupIds.map((id) => {
+    const g = snap.secgroups.get(id);
+    // A group that vanished filters as "allow nothing", never as "no filtering".
+    return { id, rules: g ? g.rules.flatMap((r) => dpRule(r, members) ?? []) : [] };
+  });
+  return { state: { underlayIp: me.underlayIp, vpcs, securityGroups }, skipped };
+}

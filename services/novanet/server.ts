@@ -1,0 +1,110 @@
+/**
+ * `startNovanet`: one novanet API server — state in chainfire (lib/etcd), REST with `/healthz`,
+ * `/readyz`, `/metrics` and `/openapi.json` (lib/http-server), gRPC (lib/grpc), every call
+ * authorised through iam. Any number of servers may share one chainfire: every write is a
+ * transaction compared on what it read.
+ */
+import { readFileSync } from "node:fs";
+import { GrpcServer, type GrpcTlsOptions } from "../../lib/grpc/index.ts";
+import { startHttpServer, type HttpServer, type HttpTlsOptions } from "../../lib/http-server.ts";
+import type { Logger } from "../../lib/log.ts";
+import type { Metrics } from "../../lib/metrics.ts";
+import { IamGuard } from "../iam/guard.ts";
+import { addNovanetGrpc, novanetRestApp } from "./api/index.ts";
+import { NovanetService, type ExternalNetworkConfig } from "./service.ts";
+import { EtcdNovanetStore } from "./store-etcd.ts";
+import type { QuotaKind } from "./types.ts";
+
+/** Options of startNovanet. */
+export interface NovanetServerOptions {
+  etcdEndpoints: string[];
+  /** iam's REST URL (the guard authenticates and authorises every call there). */
+  iamUrl: string;
+  host: string;
+  httpPort: number;
+  grpcPort: number;
+  vniMin?: number;
+  vniMax?: number;
+  defaultQuota?: Partial<Record<QuotaKind, number>>;
+  external?: ExternalNetworkConfig;
+  /** How long iam's decisions are reused (ms, default 1000). */
+  guardCacheMs?: number;
+  tls?: HttpTlsOptions;
+  logger: Logger;
+  metrics: Metrics;
+}
+
+/** A running server. */
+export interface NovanetServer {
+  readonly http: HttpServer;
+  /** gRPC `host:port`. */
+  readonly grpcEndpoint: string;
+  readonly service: NovanetService;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts a server; resolves once both APIs listen.
+ * @throws PHOTON:Unavailable when a port is taken; NOVANET:InvalidArgument for a bad VNI range.
+ */
+export async function startNovanet(options: NovanetServerOptions): Promise<NovanetServer> {
+  const { logger } = options;
+  const store = new EtcdNovanetStore({ endpoints: options.etcdEndpoints });
+  let http: HttpServer | undefined;
+  let grpc: GrpcServer | undefined;
+  try {
+    const service = new NovanetService({
+      store,
+      guard: new IamGuard(options.iamUrl, { ...(options.guardCacheMs !== undefined ? { cacheMs: options.guardCacheMs } : {}) }),
+      logger,
+      ...(options.vniMin !== undefined ? { vniMin: options.vniMin } : {}),
+      ...(options.vniMax !== undefined ? { vniMax: options.vniMax } : {}),
+      ...(options.defaultQuota ? { defaultQuota: options.defaultQuota } : {}),
+      ...(options.external ? { external: options.external } : {}),
+    });
+    http = startHttpServer({
+      component: "novanet",
+      host: options.host,
+      port: options.httpPort,
+      app: novanetRestApp(service),
+      metrics: options.metrics,
+      logger,
+      shutdown: null,
+      readiness: async () => {
+        await store.etcd.get("/photon/novanet/ready-probe", { timeoutMs: 1000 });
+        return true;
+      },
+      ...(options.tls ? { tls: options.tls } : {}),
+    });
+    const grpcTls: GrpcTlsOptions | undefined = options.tls
+      ? {
+          cert: readFileSync(options.tls.certFile),
+          key: readFileSync(options.tls.keyFile),
+          ...(options.tls.caFile ? { ca: readFileSync(options.tls.caFile) } : {}),
+          ...(options.tls.requireClientCert ? { requestCert: true, rejectUnauthorized: true } : {}),
+        }
+      : undefined;
+    grpc = new GrpcServer({ logger, ...(grpcTls ? { tls: grpcTls } : {}) });
+    addNovanetGrpc(grpc, service);
+    const grpcPort = await grpc.listen(options.grpcPort, options.host);
+    const grpcHost = options.host === "0.0.0.0" ? "127.0.0.1" : options.host === "::" ? "[::1]" : options.host;
+    const h = http;
+    const g = grpc;
+    let stopping: Promise<void> | undefined;
+    return {
+      http: h,
+      grpcEndpoint: `${grpcHost}:${grpcPort}`,
+      service,
+      stop: () =>
+        (stopping ??= (async () => {
+          await Promise.all([h.stop(5_000), g.stop(5_000)]);
+          store.close();
+        })()),
+    };
+  } catch (e) {
+    await http?.stop(1_000);
+    await grpc?.stop(1_000);
+    store.close();
+    throw e;
+  }
+}

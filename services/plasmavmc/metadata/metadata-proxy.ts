@@ -1,0 +1,69 @@
+/**
+ * The metadata proxy that runs inside one tenant network (a network namespace): it listens on
+ * 169.254.169.254:80 and forwards GET/HEAD requests to the host's metadata server over its unix
+ * socket, stating who asks — the TCP peer address (`X-Forwarded-For`, overwriting anything the
+ * guest sent) and the network (`X-Photon-Network`, fixed per proxy).
+ *
+ *   ip netns exec NS bun services/plasmavmc/metadata/metadata-proxy.ts \
+ *     --listen 169.254.169.254:80 --network VPC_ID --upstream /run/photon/metadata.sock
+ *
+ * Prints `listening HOST:PORT` on stdout once bound; SIGTERM stops it.
+ */
+import { parseArgs } from "node:util";
+
+/** Options of {@link startMetadataProxy}. */
+export interface MetadataProxyOptions {
+  hostname: string;
+  port: number;
+  /** The network this proxy serves, passed to the server's lookup. */
+  network: string;
+  /** The metadata server's unix socket. */
+  upstream: string;
+}
+
+/** Starts the proxy; resolves to a stopper and the bound port. */
+export function startMetadataProxy(o: MetadataProxyOptions): { port: number; stop: () => void } {
+  const server = Bun.serve({
+    hostname: o.hostname,
+    port: o.port,
+    async fetch(req, srv) {
+      if (req.method !== "GET" && req.method !== "HEAD") return new Response("method not allowed\n", { status: 405, headers: { allow: "GET, HEAD" } });
+      const peer = srv.requestIP(req)?.address;
+      if (!peer) return new Response("unknown caller\n", { status: 400 });
+      const url = new URL(req.url);
+      try {
+        const res = await fetch(`http://metadata${url.pathname}`, {
+          method: req.method,
+          unix: o.upstream,
+          headers: { "x-forwarded-for": peer.replace(/^::ffff:/, ""), "x-photon-network": o.network },
+        });
+        return new Response(req.method === "HEAD" ? null : await res.arrayBuffer(), {
+          status: res.status,
+          headers: { "content-type": res.headers.get("content-type") ?? "text/plain" },
+        });
+      } catch {
+        return new Response("metadata service unavailable\n", { status: 503 });
+      }
+    },
+  });
+  return { port: server.port ?? o.port, stop: () => server.stop(true) };
+}
+
+if (import.meta.main) {
+  const { values } = parseArgs({
+    args: process.argv.slice(2),
+    options: { listen: { type: "string" }, network: { type: "string" }, upstream: { type: "string" } },
+    strict: true,
+  });
+  const m = /^(.+):(\d{1,5})$/.exec(values.listen ?? "");
+  if (!m || !values.network || !values.upstream) {
+    console.error("usage: metadata-proxy.ts --listen HOST:PORT --network ID --upstream SOCKET");
+    process.exit(2);
+  }
+  const proxy = startMetadataProxy({ hostname: m[1]!, port: Number(m[2]), network: values.network, upstream: values.upstream });
+  console.log(`listening ${m[1]}:${proxy.port}`);
+  process.on("SIGTERM", () => {
+    proxy.stop();
+    process.exit(0);
+  });
+}
