@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "bun:test";
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { ephemeralPortsEnv } from "../support/ephemeral-ports.ts";
 
 const photon = join(import.meta.dir, "..", "..", "cli", "photon.ts");
 const work = mkdtempSync(join(tmpdir(), "photon-cli-"));
@@ -19,7 +20,7 @@ async function cli(...args: string[]): Promise<{ code: number; stdout: string; s
 }
 
 /** Every listener on a free port, so tests never collide with each other or a real etcd. */
-const env = { ...process.env, PHOTON_CHAINFIRE_CLIENT_PORT: "0", PHOTON_CHAINFIRE_HTTP_PORT: "0", PHOTON_CHAINFIRE_PEER_PORT: "0", PHOTON_IAM_HTTP_PORT: "0", PHOTON_IAM_GRPC_PORT: "0" };
+const env = { ...process.env, ...ephemeralPortsEnv() };
 let up: ReturnType<typeof Bun.spawn>;
 let adminUrl: string;
 

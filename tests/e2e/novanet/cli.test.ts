@@ -11,20 +11,14 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { must, netnsUnavailable } from "../../../dataplane/linux/testbed.ts";
 import { portDeviceName } from "../../../dataplane/linux/names.ts";
+import { ephemeralPortsEnv } from "../../support/ephemeral-ports.ts";
 
 const photon = join(import.meta.dir, "..", "..", "..", "cli", "photon.ts");
 const work = mkdtempSync(join(tmpdir(), "photon-novanet-cli-"));
 const dataDir = join(work, "data");
 const env = {
   ...process.env,
-  PHOTON_CHAINFIRE_CLIENT_PORT: "0",
-  PHOTON_CHAINFIRE_HTTP_PORT: "0",
-  PHOTON_CHAINFIRE_PEER_PORT: "0",
-  PHOTON_IAM_HTTP_PORT: "0",
-  PHOTON_IAM_GRPC_PORT: "0",
-  PHOTON_NOVANET_HTTP_PORT: "0",
-  PHOTON_NOVANET_GRPC_PORT: "0",
-  PHOTON_LIGHTNINGSTOR_S3_PORT: "0",
+  ...ephemeralPortsEnv(),
   XDG_CONFIG_HOME: join(work, "config"),
   PHOTON_LOG_LEVEL: "warn",
 };
