@@ -6,6 +6,7 @@ import { afterAll, describe, expect, it } from "bun:test";
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { ephemeralPortsEnv } from "../support/ephemeral-ports.ts";
 
 const root = join(import.meta.dir, "..", "..");
 const out = mkdtempSync(join(tmpdir(), "photon-compile-"));
@@ -40,12 +41,8 @@ describe("compiled photon executable", () => {
       const dataDir = join(bare, "data");
       const env = {
         ...process.env,
+  ...ephemeralPortsEnv(),
         PHOTON_LOG_LEVEL: "warn",
-        PHOTON_CHAINFIRE_CLIENT_PORT: "0",
-        PHOTON_CHAINFIRE_HTTP_PORT: "0",
-        PHOTON_CHAINFIRE_PEER_PORT: "0",
-        PHOTON_IAM_HTTP_PORT: "0",
-        PHOTON_IAM_GRPC_PORT: "0",
       };
       const up = Bun.spawn([exe, "up", "--data-dir", dataDir, "--port", "0"], { cwd: bare, stdout: "pipe", stderr: "pipe", env });
       const stderr = new Response(up.stderr).text();

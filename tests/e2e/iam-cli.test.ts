@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "bun:test";
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { ephemeralPortsEnv } from "../support/ephemeral-ports.ts";
 
 const photon = join(import.meta.dir, "..", "..", "cli", "photon.ts");
 const work = mkdtempSync(join(tmpdir(), "photon-iam-cli-"));
@@ -14,11 +15,7 @@ const dataDir = join(work, "data");
 const configHome = join(work, "config");
 const env = {
   ...process.env,
-  PHOTON_CHAINFIRE_CLIENT_PORT: "0",
-  PHOTON_CHAINFIRE_HTTP_PORT: "0",
-  PHOTON_CHAINFIRE_PEER_PORT: "0",
-  PHOTON_IAM_HTTP_PORT: "0",
-  PHOTON_IAM_GRPC_PORT: "0",
+  ...ephemeralPortsEnv(),
   XDG_CONFIG_HOME: configHome,
   PHOTON_LOG_LEVEL: "warn",
 };
