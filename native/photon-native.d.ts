@@ -42,6 +42,11 @@ export declare class Database {
   property(cf: number, name: string): string | null
   /** Closes the database; every later call fails with ENGINE:Closed. Idempotent. */
   close(): void
+  /**
+   * Handle of this database for the C-ABI point reads (`engineFfiSymbols`); calls with it
+   * fail with ENGINE:Closed once the database is closed or collected.
+   */
+  get ffiHandle(): number
   /** True until closed. */
   get isOpen(): boolean
 }
@@ -137,6 +142,20 @@ export declare class RaftLogSyncer {
    * RAFT:StorageError or RAFT:Closed when the sync fails.
    */
   sync(seq: number): Promise<number>
+}
+
+/** The C-ABI entry points of the engine (see EngineFfiSymbols). */
+export declare function engineFfiSymbols(): EngineFfiSymbols
+
+/**
+ * Addresses of the engine's C-ABI point-read functions (photon_engine::ffi), for bun:ffi's
+ * `linkSymbols`: `get(handle, cf, snapshot, key, keyLen, out, outCap) -> f64`,
+ * `multiGet(same) -> f64`, `lastError(out, outCap) -> u32`.
+ */
+export interface EngineFfiSymbols {
+  get: number
+  multiGet: number
+  lastError: number
 }
 
 /** Native version of the addon, to check that the loaded .node matches the TypeScript side. */

@@ -96,35 +96,77 @@ export function runEngine(dir: string, n: number): WorkloadResult {
   // Reads run on a settled database (memtables flushed, fully compacted), as in the Rust loop.
   db.flush();
   db.compact(0);
+  const reads = readCases(db, n).wall;
+  db.close();
+  return { single_put, batch_put, sync_batch, ...reads };
+}
 
+/** The read cases of the workload. */
+export type ReadResult = Pick<WorkloadResult, "random_get" | "multi_get" | "scan_keys" | "scan_count">;
+
+/**
+ * Only the read cases, on the database a full run (of either contender) left in `dir`: the
+ * benchmark alternates this with `engine-bench DIR N --reads` on the very same files.
+ */
+export function runEngineReads(dir: string, n: number): { wall: ReadResult; cpu: ReadResult } {
+  const db = RocksEngine.open(dir, { createIfMissing: false });
+  try {
+    return readCases(db, n);
+  } finally {
+    db.close();
+  }
+}
+
+/** A starting point in wall-clock and process CPU time (all threads: GC and JIT included). */
+class Mark {
+  private readonly wall = performance.now();
+  private readonly cpu = process.cpuUsage();
+  /** Milliseconds of wall-clock time since the mark. */
+  elapsed(): number {
+    return performance.now() - this.wall;
+  }
+  /** `n` operations since the mark, per wall-clock second and per CPU second. */
+  rates(n: number): [wall: number, cpu: number] {
+    const c = process.cpuUsage(this.cpu);
+    return [rate(n, this.wall), n / ((c.user + c.system) / 1e6)];
+  }
+}
+
+/** Random gets one by one, then 100 per multi-get, then 100k-key scans: rates per wall-clock
+ * second, and per CPU second of the process. */
+function readCases(db: RocksEngine, n: number): { wall: ReadResult; cpu: ReadResult } {
+  const k = new KeyCursor();
   const rnd = randomIndices(n);
-  t = performance.now();
+  let t = new Mark();
   let found = 0;
   for (let i = 0; i < n; i++) found += db.get(0, k.at(rnd[i]!))?.length ?? 0;
-  const random_get = rate(n, t);
+  const random_get = t.rates(n);
   if (found === 0) throw new Error("random gets found nothing");
 
-  // The same random keys, read 100 per multi-get (one crossing per 100 keys).
+  // The same random keys, read 100 per multi-get (one crossing per 100 keys). The 100 key
+  // arrays are reused, as the Rust loop builds its keys on the stack: allocating them would
+  // measure Bun's allocator (~0.4 µs per key with GC), not the engine.
+  const cursors = Array.from({ length: 100 }, () => new KeyCursor());
   const group: Uint8Array[] = new Array(100);
-  t = performance.now();
+  t = new Mark();
   let hits = 0;
   for (let c = 0; c < Math.floor(n / 100); c++) {
-    for (let i = 0; i < 100; i++) group[i] = key(rnd[c * 100 + i]!);
+    for (let i = 0; i < 100; i++) group[i] = cursors[i]!.at(rnd[c * 100 + i]!);
     hits += db.multiGet(0, group).length;
   }
-  const multi_get = rate(Math.floor(n / 100) * 100, t);
+  const multi_get = t.rates(Math.floor(n / 100) * 100);
   if (hits === 0) throw new Error("multi-gets found nothing");
 
   const start = key(0);
   const scanLoop = (consume: (page: ReturnType<typeof db.scan>) => number) => {
-    const started = performance.now();
+    const m = new Mark();
     let scanned = 0;
     let rounds = 0;
-    while (performance.now() - started < 1000 || rounds < 3) {
+    while (m.elapsed() < 1000 || rounds < 3) {
       scanned += consume(db.scan(0, { start, limit: 100_000 }));
       rounds++;
     }
-    return rate(scanned, started);
+    return m.rates(scanned);
   };
   // Every key handed to JS as a view and touched.
   const scan_keys = scanLoop((page) => {
@@ -134,8 +176,10 @@ export function runEngine(dir: string, n: number): WorkloadResult {
   });
   // The page fetched, not decoded (what the Rust loop does: it never reads the pairs).
   const scan_count = scanLoop((page) => page.count);
-  db.close();
-  return { single_put, batch_put, sync_batch, random_get, multi_get, scan_keys, scan_count };
+  return {
+    wall: { random_get: random_get[0], multi_get: multi_get[0], scan_keys: scan_keys[0], scan_count: scan_count[0] },
+    cpu: { random_get: random_get[1], multi_get: multi_get[1], scan_keys: scan_keys[1], scan_count: scan_count[1] },
+  };
 }
 
 /** Runs the same workload against bun:sqlite (WAL, synchronous=NORMAL; FULL for sync batches). */

@@ -119,7 +119,7 @@ export function lastKey(data: Uint8Array, count: number): Uint8Array {
   return data.subarray(pos + 4, pos + 4 + klen);
 }
 
-/** Decodes packed multi-get results (views of `data`; undefined where missing). */
+/** Decodes packed multi-get results (each value its own copy; undefined where missing). */
 export function decodeValues(data: Uint8Array, count: number): (Uint8Array | undefined)[] {
   const out = new Array<Uint8Array | undefined>(count);
   const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
@@ -130,7 +130,7 @@ export function decodeValues(data: Uint8Array, count: number): (Uint8Array | und
     if (len === MISSING) {
       out[i] = undefined;
     } else {
-      out[i] = data.subarray(pos, pos + len);
+      out[i] = data.slice(pos, pos + len);
       pos += len;
     }
   }

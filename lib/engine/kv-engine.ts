@@ -62,9 +62,10 @@ export interface WriteBatch {
 
 /** Read operations, shared by the engine (latest state) and its snapshots (a fixed point). */
 export interface KvReader {
-  /** The value of `key`, or undefined. */
+  /** The value of `key` (an array the caller owns), or undefined. */
   get(cf: number, key: Uint8Array): Uint8Array | undefined;
-  /** Values of many keys in order (undefined where missing), in one crossing. */
+  /** Values of many keys in order (each an array the caller owns; undefined where missing), in
+   * one crossing. */
   multiGet(cf: number, keys: Uint8Array[]): (Uint8Array | undefined)[];
   /** One page of pairs in [start, end) (or the prefix), in key order or reversed. */
   scan(cf: number, options?: ScanOptions): ScanPage;
@@ -118,4 +119,10 @@ export interface EngineOpenOptions {
   bloomBitsPerKey?: number;
   backgroundJobs?: number;
   compression?: boolean;
+  /**
+   * How point reads (get, multiGet) reach the native engine: "auto" (default) through bun:ffi
+   * when available, else N-API; "napi" always through N-API (a comparison baseline and an
+   * escape hatch; PHOTON_ENGINE_FFI=0 does the same process-wide).
+   */
+  pointReads?: "auto" | "napi";
 }

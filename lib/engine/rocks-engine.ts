@@ -1,12 +1,14 @@
 /**
  * RocksEngine: the KvEngine on RocksDB through the native addon. Every method crosses the
- * JS/native boundary once; batches, multi-gets and scans carry many items per crossing.
+ * JS/native boundary once; batches, multi-gets and scans carry many items per crossing. Point
+ * reads (get, multiGet) cross through bun:ffi when available (rocks-ffi.ts, ADR 0008).
  * Native errors surface as PhotonErrors with `ENGINE:*` codes (errors.ts).
  */
 import type { Database as NativeDatabase } from "../../native/photon-native.d.ts";
 import { native } from "../native.ts";
 import { EngineErrors, fromNative } from "./errors.ts";
 import type { EngineOpenOptions, KvEngine, Snapshot, WriteBatch } from "./kv-engine.ts";
+import { ffiReads, type FfiReads } from "./rocks-ffi.ts";
 import { RocksReader } from "./rocks-reader.ts";
 import { RocksSnapshot } from "./rocks-snapshot.ts";
 import { RocksWriteBatch } from "./rocks-write-batch.ts";
@@ -16,8 +18,8 @@ export class RocksEngine extends RocksReader implements KvEngine {
   readonly columnFamilies: readonly string[];
   private readonly cfIndex: Map<string, number>;
 
-  private constructor(db: NativeDatabase) {
-    super(db, undefined);
+  private constructor(db: NativeDatabase, ffi: FfiReads | undefined) {
+    super(db, undefined, ffi);
     this.columnFamilies = Object.freeze(db.columnFamilies());
     this.cfIndex = new Map(this.columnFamilies.map((n, i) => [n, i]));
   }
@@ -31,8 +33,10 @@ export class RocksEngine extends RocksReader implements KvEngine {
    * db.put(db.cf("meta"), key, value, true);
    */
   static open(path: string, options: EngineOpenOptions = {}): RocksEngine {
+    const { pointReads = "auto", ...nativeOptions } = options;
+    if (pointReads !== "auto" && pointReads !== "napi") throw EngineErrors.InvalidArgument(`pointReads "${String(pointReads)}"`);
     try {
-      return new RocksEngine(native().Database.open(path, options));
+      return new RocksEngine(native().Database.open(path, nativeOptions), pointReads === "auto" ? ffiReads() : undefined);
     } catch (e) {
       throw fromNative(e);
     }
@@ -84,7 +88,7 @@ export class RocksEngine extends RocksReader implements KvEngine {
 
   snapshot(): Snapshot {
     try {
-      return new RocksSnapshot(this.db, this.db.snapshot());
+      return new RocksSnapshot(this.db, this.db.snapshot(), this.ffi);
     } catch (e) {
       throw fromNative(e);
     }
@@ -124,5 +128,10 @@ export class RocksEngine extends RocksReader implements KvEngine {
 
   get isOpen(): boolean {
     return this.db.isOpen;
+  }
+
+  /** How point reads reach the engine here: "ffi" (bun:ffi, the fast path) or "napi". */
+  get pointReads(): "ffi" | "napi" {
+    return this.ffi ? "ffi" : "napi";
   }
 }

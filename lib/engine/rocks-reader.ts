@@ -6,19 +6,32 @@ import type { Database as NativeDatabase } from "../../native/photon-native.d.ts
 import { EngineErrors, fromNative } from "./errors.ts";
 import { copyBytes, decodePairs, lastKey, splitScanHeader, decodeValues, keyAfter, packKeys, prefixEnd } from "./codec.ts";
 import type { KvPair, KvReader, ScanOptions, ScanPage } from "./kv-engine.ts";
+import type { FfiReads } from "./rocks-ffi.ts";
 
 const defaultLimit = 1000;
 /** Scratch for point reads (values up to 64 KiB are read in one call). */
 const getScratch = new Uint8Array(64 * 1024);
 
-/** Implements KvReader over the native database, at `snapshotId` when set. */
+/**
+ * Implements KvReader over the native database, at `snapshotId` when set. Point reads (get,
+ * multiGet) go through `ffi` when given (rocks-ffi.ts), else through N-API.
+ */
 export class RocksReader implements KvReader {
+  /** The database's handle for the C-ABI reads. */
+  private readonly handle: number;
+
   constructor(
     protected readonly db: NativeDatabase,
     protected readonly snapshotId: number | undefined,
-  ) {}
+    protected readonly ffi: FfiReads | undefined,
+  ) {
+    this.handle = ffi ? db.ffiHandle : 0;
+  }
 
   get(cf: number, key: Uint8Array): Uint8Array | undefined {
+    const ffi = this.ffi;
+    if (ffi) return ffi.get(this.handle, checkCf(cf), this.snapshotId ?? 0, key);
+    checkCf(cf);
     try {
       if (this.snapshotId !== undefined) return this.db.get(cf, key, this.snapshotId) ?? undefined;
       // Fast path: the value is copied into a reused scratch array, then sliced on the JS side
@@ -33,7 +46,10 @@ export class RocksReader implements KvReader {
   }
 
   multiGet(cf: number, keys: Uint8Array[]): (Uint8Array | undefined)[] {
+    checkCf(cf);
     if (keys.length === 0) return [];
+    const ffi = this.ffi;
+    if (ffi) return ffi.multiGet(this.handle, cf, this.snapshotId ?? 0, keys);
     let packed: Uint8Array;
     try {
       packed = this.db.multiGet(cf, packKeys(keys), this.snapshotId);
@@ -92,4 +108,10 @@ export class RocksReader implements KvReader {
       opts = page.next;
     }
   }
+}
+
+/** Checks that `cf` is a u32 (N-API and bun:ffi would silently wrap or truncate other numbers). */
+function checkCf(cf: number): number {
+  if (cf >>> 0 !== cf) throw EngineErrors.InvalidArgument(`column family index ${cf}`);
+  return cf;
 }

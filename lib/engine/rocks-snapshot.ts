@@ -2,14 +2,15 @@
 import type { Database as NativeDatabase } from "../../native/photon-native.d.ts";
 import { fromNative } from "./errors.ts";
 import type { Snapshot } from "./kv-engine.ts";
+import type { FfiReads } from "./rocks-ffi.ts";
 import { RocksReader } from "./rocks-reader.ts";
 
 /** A snapshot of a RocksEngine. */
 export class RocksSnapshot extends RocksReader implements Snapshot {
   private released = false;
 
-  constructor(db: NativeDatabase, id: number) {
-    super(db, id);
+  constructor(db: NativeDatabase, id: number, ffi: FfiReads | undefined) {
+    super(db, id, ffi);
   }
 
   release(): void {

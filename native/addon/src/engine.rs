@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 use napi::bindgen_prelude::{BufferSlice, Uint8Array, Uint8ArraySlice};
 use napi::{Env, Result};
 use napi_derive::napi;
-use photon_engine::{Engine, EngineOptions, ScanRequest};
+use photon_engine::{ffi, Engine, EngineOptions, ScanRequest};
 
 use crate::js_err;
 
@@ -38,6 +38,9 @@ pub struct ScanOptions {
 #[napi]
 pub struct Database {
     engine: Arc<Engine>,
+    /// Handle of `engine` in the C-ABI registry (photon_engine::ffi), unregistered on close
+    /// and on drop so a stale handle can never reach a freed engine.
+    handle: u32,
     /// Reused output buffer: results are packed here, then copied once into a JS buffer, so a
     /// scan allocates no native memory per call.
     scratch: Mutex<Vec<u8>>,
@@ -61,8 +64,9 @@ impl Database {
             if let Some(v) = x.background_jobs { o.background_jobs = v; }
             if let Some(v) = x.compression { o.compression = v; }
         }
-        let engine = Engine::open(Path::new(&path), &o).map_err(js_err)?;
-        Ok(Database { engine: Arc::new(engine), scratch: Mutex::new(Vec::with_capacity(256 << 10)) })
+        let engine = Arc::new(Engine::open(Path::new(&path), &o).map_err(js_err)?);
+        let handle = ffi::register(engine.clone());
+        Ok(Database { engine, handle, scratch: Mutex::new(Vec::with_capacity(256 << 10)) })
     }
 
     /// Column family names in index order.
@@ -190,7 +194,15 @@ impl Database {
     /// Closes the database; every later call fails with ENGINE:Closed. Idempotent.
     #[napi]
     pub fn close(&self) -> Result<()> {
+        ffi::unregister(self.handle);
         self.engine.close().map_err(js_err)
+    }
+
+    /// Handle of this database for the C-ABI point reads (`engineFfiSymbols`); calls with it
+    /// fail with ENGINE:Closed once the database is closed or collected.
+    #[napi(getter)]
+    pub fn ffi_handle(&self) -> u32 {
+        self.handle
     }
 
     /// True until closed.
@@ -198,6 +210,29 @@ impl Database {
     pub fn is_open(&self) -> bool {
         self.engine.is_open()
     }
+}
+
+impl Drop for Database {
+    fn drop(&mut self) {
+        ffi::unregister(self.handle);
+    }
+}
+
+/// Addresses of the engine's C-ABI point-read functions (photon_engine::ffi), for bun:ffi's
+/// `linkSymbols`: `get(handle, cf, snapshot, key, keyLen, out, outCap) -> f64`,
+/// `multiGet(same) -> f64`, `lastError(out, outCap) -> u32`.
+#[napi(object)]
+pub struct EngineFfiSymbols {
+    pub get: f64,
+    pub multi_get: f64,
+    pub last_error: f64,
+}
+
+/// The C-ABI entry points of the engine (see EngineFfiSymbols).
+#[napi]
+pub fn engine_ffi_symbols() -> EngineFfiSymbols {
+    let s = ffi::symbols();
+    EngineFfiSymbols { get: s.get as f64, multi_get: s.multi_get as f64, last_error: s.last_error as f64 }
 }
 
 impl Database {

@@ -5,6 +5,7 @@
 pub mod codec;
 pub mod engine;
 pub mod error;
+pub mod ffi;
 pub mod options;
 
 pub use engine::{Engine, ScanRequest, ScanResult};
