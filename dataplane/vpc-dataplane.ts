@@ -174,6 +174,8 @@ export interface HostNetworkInspection {
   vpcs: VpcInspection[];
   /** The security-group tables (`inet photon_novanet`, `bridge photon_novanet`), if present. */
   nftables: { tables: string[]; chains: number; rules: number; stateHash?: string };
+  /** OVN driver only: how many northbound rows of each table carry novanet's tag. */
+  ovn?: { rows: Record<string, number> };
 }
 
 /** What exists of one VPC on the host. */
@@ -190,6 +192,15 @@ export interface VpcInspection {
   dhcp?: { netns: string; pid?: number };
 }
 
+/** How to apply. */
+export interface ApplyOptions {
+  /**
+   * Observe the whole host and repair any drift, even if the driver could apply the change
+   * incrementally (periodic resyncs). Drivers without an incremental path ignore it.
+   */
+  full?: boolean;
+}
+
 /** A VPC data plane driver. */
 export interface VpcDataplane {
   /**
@@ -198,7 +209,7 @@ export interface VpcDataplane {
    *   `DATAPLANE:CommandFailed` when the system refused a change (what ran before stays; a later
    *   apply resumes from there).
    */
-  apply(desired: HostNetworkState): Promise<ApplyResult>;
+  apply(desired: HostNetworkState, options?: ApplyOptions): Promise<ApplyResult>;
   /** Reports what PhotonCloud's objects on the host currently are. */
   inspect(): Promise<HostNetworkInspection>;
 }
