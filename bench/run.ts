@@ -8,7 +8,11 @@
  *   grpc          bench/grpc/server.bench.ts       lib/grpc server vs @grpc/grpc-js (h2load)
  *   http          bench/http-framework/run.ts      Hono vs Elysia vs Bun.serve (wrk)
  *   iam           bench/iam/authorize.bench.ts     in-process authorisation decisions
+ *   plasmavmc     bench/plasmavmc/boot.ts          QEMU VM launch -> guest ready (test image)
+ *   novanet       bench/novanet/port-create.ts     port create (API) -> first packet, two agents (root)
+ *   novanet-reconcile bench/novanet/reconcile.ts   host agent restart with 1000 ports: verify / rebuild (root)
  *   keystone      bench/iam/keystone-compare.ts    iam vs Keystone: token issue and validation (wrk)
+ *   novanet-ovn   bench/novanet/ovn-port-create.ts OVN driver: port create (NB apply vs ovn-nbctl; first packet, root)
  */
 import { spawnSync } from "node:child_process";
 import { join } from "node:path";
@@ -19,7 +23,11 @@ const suites: Record<string, string> = {
   grpc: "grpc/server.bench.ts",
   http: "http-framework/run.ts",
   iam: "iam/authorize.bench.ts",
+  plasmavmc: "plasmavmc/boot.ts",
+  novanet: "novanet/port-create.ts",
+  "novanet-reconcile": "novanet/reconcile.ts",
   keystone: "iam/keystone-compare.ts",
+  "novanet-ovn": "novanet/ovn-port-create.ts",
 };
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith("-"));

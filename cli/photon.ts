@@ -11,8 +11,17 @@ const commands: Record<string, { summary: string; load: () => Promise<{ run: (ar
   version: { summary: "print versions", load: () => import("./commands/version.ts") },
   config: { summary: "config check FILE: validate a configuration file", load: () => import("./commands/config.ts") },
   chainfire: { summary: "run one chainfire member (a cluster node) in the foreground", load: () => import("./commands/chainfire.ts") },
+  "plasmavmc-agent": { summary: "run the plasmavmc host agent (keeps this host's VMs) in the foreground", load: () => import("./commands/plasmavmc-agent.ts") },
   certs: { summary: "create a development CA and per-service certificates", load: () => import("./commands/certs.ts") },
   login: { summary: "log in to iam; keeps the token under your config directory", load: () => import("./commands/login.ts") },
+  bucket: { summary: "manage lightningstor buckets (photon bucket help)", load: () => import("./commands/bucket.ts") },
+  "novanet-agent": { summary: "run novanet's host agent (this host's VPC data plane) in the foreground", load: () => import("./commands/novanet-agent.ts") },
+  ...Object.fromEntries(
+    (["vpc", "subnet", "port", "secgroup", "router", "fip"] as const).map((r) => [
+      r,
+      { summary: `manage novanet ${r}s (photon ${r} help)`, load: async () => ({ run: (argv: string[]) => import("./commands/novanet.ts").then((m) => m.runNovanetResource(r, argv)) }) },
+    ]),
+  ),
   ...Object.fromEntries(
     (["org", "project", "user", "group", "role", "binding", "credential", "accesskey"] as const).map((r) => [
       r,
@@ -41,6 +50,6 @@ export async function main(argv: string[]): Promise<number> {
 
 if (import.meta.main) {
   const code = await main(process.argv.slice(2));
-  // `up` and `chainfire` keep running (their servers hold the event loop); every other command ends here.
-  if (code !== 0 || (process.argv[2] !== "up" && process.argv[2] !== "chainfire")) process.exit(code);
+  // `up`, `chainfire` and `plasmavmc-agent` keep running (their servers or loops hold the event loop); every other command ends here.
+  if (code !== 0 || (process.argv[2] !== "up" && process.argv[2] !== "chainfire" && process.argv[2] !== "plasmavmc-agent" && process.argv[2] !== "novanet-agent")) process.exit(code);
 }

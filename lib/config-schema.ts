@@ -105,6 +105,94 @@ export const iamSection = z
   })
   .strict();
 
+/** `[lightningstor]`: S3-compatible object storage (services/lightningstor/SPEC.md). */
+export const lightningstorSection = z
+  .object({
+    /** Port of the S3 REST API (and its /healthz, /readyz, /metrics). */
+    s3_port: portSchema.default(9000),
+    /** The region buckets report (clients may sign for any region). */
+    region: z.string().regex(/^[a-z0-9-]{1,64}$/).default("us-east-1"),
+    /** Base domain for virtual-hosted-style requests (`<bucket>.<domain>`); empty: path-style only. */
+    domain: z.string().default(""),
+    /** Largest single PUT, in MiB (larger objects use multipart uploads). */
+    max_object_mb: z.number().int().min(1).max(5 * 1024).default(5 * 1024),
+    /** How long a verified access key is trusted before iam is asked again, in seconds. */
+    key_cache_seconds: z.number().int().min(0).max(300).default(10),
+  })
+  .strict();
+
+/** `[novanet]`: tenant VPC networking — the API server and the host agent (`photon novanet-agent`). */
+export const novanetSection = z
+  .object({
+    /** Port of the REST/JSON API (`/v1/...`, `/openapi.json`) and health. */
+    http_port: portSchema.default(7090),
+    /** Port of the gRPC API (`photon.novanet.v1.Novanet`). */
+    grpc_port: portSchema.default(7091),
+    /** First VXLAN VNI handed to VPCs. */
+    vni_min: z.number().int().min(1).max(65535).default(4096),
+    /** Last VNI (at most 65535: a VPC's conntrack zone on a host is its VNI). */
+    vni_max: z.number().int().min(1).max(65535).default(65535),
+    /** External (provider) network for routers and floating IPs, as CIDR; empty: none. */
+    external_cidr: z.string().default(""),
+    /** The external network's gateway (routers' default route). */
+    external_gateway: z.string().default(""),
+    /** First and last external address handed out; empty: every host address but the gateway. */
+    external_pool_start: z.string().default(""),
+    external_pool_end: z.string().default(""),
+    /** Default per-project quotas. */
+    quota_vpcs: z.number().int().min(0).default(10),
+    quota_subnets: z.number().int().min(0).default(50),
+    quota_ports: z.number().int().min(0).default(500),
+    quota_secgroups: z.number().int().min(0).default(50),
+    quota_rules: z.number().int().min(0).default(500),
+    quota_routers: z.number().int().min(0).default(10),
+    quota_fips: z.number().int().min(0).default(50),
+    /** The agent: this host's name as ports name it (`port.host`); empty: `node.name`. */
+    agent_host: z.string().default(""),
+    /** The agent: this host's underlay (VXLAN endpoint) IPv4 address; required to run the agent. */
+    agent_underlay_ip: z.string().default(""),
+    /** The agent: the host bridge carrying the external network; empty: routers get no external leg here. */
+    agent_external_bridge: z.string().default(""),
+    /** The agent: full re-apply period (drift repair), in seconds. */
+    agent_resync_seconds: z.number().int().min(1).default(30),
+    /** The agent: port of its /healthz, /readyz and /metrics. */
+    agent_http_port: portSchema.default(7092),
+  })
+  .strict();
+
+/** `[plasmavmc]`: virtual machines — the API server and the host agent (`photon plasmavmc-agent`). */
+export const plasmavmcSection = z
+  .object({
+    /** Port of the REST/JSON API (`/v1/...`, `/openapi.json`) and health. */
+    http_port: portSchema.default(7100),
+    /** Port of the gRPC API (`photon.plasmavmc.v1.Plasmavmc`). */
+    grpc_port: portSchema.default(7101),
+    /** Largest image accepted, in bytes. */
+    image_max_bytes: z.number().int().min(1).default(20 * 1024 ** 3),
+    /** Default per-project quotas. */
+    quota_vms: z.number().int().min(0).default(20),
+    quota_vcpus: z.number().int().min(0).default(40),
+    quota_memory_mib: z.number().int().min(0).default(81920),
+    quota_volumes: z.number().int().min(0).default(20),
+    /** How long a VM delete waits for its host agent to remove it, in seconds. */
+    delete_wait_seconds: z.number().int().min(1).default(30),
+    /** The agent: this host's name (`vm.host`); empty: `node.name`. */
+    agent_host: z.string().default(""),
+    /** The agent: vCPUs offered to VMs; 0: the host's CPU count. */
+    agent_vcpus: z.number().int().min(0).default(0),
+    /** The agent: memory offered to VMs in MiB; 0: the host's memory less 1 GiB. */
+    agent_memory_mib: z.number().int().min(0).default(0),
+    /** The agent: accelerator (`auto` probes KVM and falls back to TCG). */
+    agent_accel: z.enum(["auto", "kvm", "tcg"]).default("auto"),
+    /** The agent: heartbeat lease TTL in seconds (a host silent this long has its VMs LOST). */
+    agent_heartbeat_seconds: z.number().int().min(1).default(10),
+    /** The agent: network namespace holding novanet's bridges and taps on this host; empty: the host's own. */
+    agent_netns: z.string().default(""),
+    /** The agent: novanet's namespace prefix on this host (its router namespaces serve metadata). */
+    agent_ns_prefix: z.string().default("photon-"),
+  })
+  .strict();
+
 /** Every section, keyed by its TOML table name. Add new sections here. */
 export const configSections = {
   node: nodeSection,
@@ -113,6 +201,9 @@ export const configSections = {
   engine: engineSection,
   chainfire: chainfireSection,
   iam: iamSection,
+  novanet: novanetSection,
+  lightningstor: lightningstorSection,
+  plasmavmc: plasmavmcSection,
 } as const;
 
 /** The name of a configuration section. */

@@ -37,6 +37,16 @@ describe("loadConfig defaults", () => {
       engine: { block_cache_mb: 64, write_buffer_mb: 32, compression: true },
       chainfire: { client_port: 2379, http_port: 2381, peer_port: 2380, join: "", quota_bytes: 2 * 1024 ** 3 },
       iam: { http_port: 7080, grpc_port: 7081, issuer: "", kek_file: "", key_rotation_seconds: 7 * 24 * 3600 },
+      novanet: {
+        http_port: 7090, grpc_port: 7091, vni_min: 4096, vni_max: 65535, external_cidr: "", external_gateway: "", external_pool_start: "", external_pool_end: "",
+        quota_vpcs: 10, quota_subnets: 50, quota_ports: 500, quota_secgroups: 50, quota_rules: 500, quota_routers: 10, quota_fips: 50,
+        agent_host: "", agent_underlay_ip: "", agent_external_bridge: "", agent_resync_seconds: 30, agent_http_port: 7092,
+      },
+      lightningstor: { s3_port: 9000, region: "us-east-1", domain: "", max_object_mb: 5 * 1024, key_cache_seconds: 10 },
+      plasmavmc: {
+        http_port: 7100, grpc_port: 7101, image_max_bytes: 20 * 1024 ** 3, quota_vms: 20, quota_vcpus: 40, quota_memory_mib: 81920, quota_volumes: 20, delete_wait_seconds: 30,
+        agent_host: "", agent_vcpus: 0, agent_memory_mib: 0, agent_accel: "auto", agent_heartbeat_seconds: 10, agent_netns: "", agent_ns_prefix: "photon-",
+      },
     });
   });
 

@@ -229,7 +229,14 @@ const resources: Record<string, Resource> = {
     path: "/v1/accesskeys",
     columns: ["accessKeyId", "principal", "disabled", "expiresAt"],
     verbs: {
-      create: { usage: "create [--principal P]", run: async (ctx) => ctx.client.request("POST", "/v1/accesskeys", str(ctx.flags, "principal") ? { principal: await principalOf(ctx, str(ctx.flags, "principal")!) } : {}) },
+      create: {
+        usage: "create [--principal P] [--project P (where S3 requests with it act)]",
+        run: async (ctx) =>
+          ctx.client.request("POST", "/v1/accesskeys", {
+            ...(str(ctx.flags, "principal") ? { principal: await principalOf(ctx, str(ctx.flags, "principal")!) } : {}),
+            ...(str(ctx.flags, "project") ? { project: await projectOf(ctx) } : {}),
+          }),
+      },
       list: { usage: "list [--principal P]", run: async (ctx) => items(ctx, `/v1/accesskeys${q({ principal: str(ctx.flags, "principal") ? await principalOf(ctx, str(ctx.flags, "principal")!) : undefined })}`) },
       get: { usage: "get ID", run: (ctx) => ctx.client.request("GET", `/v1/accesskeys/${arg(ctx, 0, "ID")}`) },
       disable: { usage: "disable ID", run: (ctx) => ctx.client.request("PATCH", `/v1/accesskeys/${arg(ctx, 0, "ID")}`, { disabled: true }) },

@@ -6,6 +6,9 @@
 import type { Component } from "../../lib/component.ts";
 import { chainfireComponent } from "../../services/chainfire/component.ts";
 import { iamComponent } from "../../services/iam/component.ts";
+import { lightningstorComponent } from "../../services/lightningstor/component.ts";
+import { novanetComponent } from "../../services/novanet/component.ts";
+import { plasmavmcComponent } from "../../services/plasmavmc/component.ts";
 
 /** Every component that exists in this build, in the order they must start. */
-export const components: readonly Component[] = [chainfireComponent, iamComponent];
+export const components: readonly Component[] = [chainfireComponent, iamComponent, lightningstorComponent, novanetComponent, plasmavmcComponent];

@@ -5,8 +5,7 @@
  * path parameters, query parameters (GET, DELETE) and JSON body (POST, PATCH), or the gRPC
  * request message's fields: the same names either way.
  *
- * The same pattern as services/iam/api (which keeps its own copy), generalised over the service
- * and caller types so any service can declare its table.
+ * Generic over the service and caller types, so every service declares its own table.
  */
 import type { PhotonError } from "../errors.ts";
 

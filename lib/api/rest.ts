@@ -12,7 +12,7 @@ import { checkInput, type ApiDefinition, type ApiOperation, type ApiRequest } fr
 const MAX_BODY_BYTES = 1 << 20;
 
 /** The caller's address as Bun's server sees it (Hono gets the server as `c.env`). */
-function sourceOf(c: Context<HttpEnv>): string {
+export function requestSource(c: Context<HttpEnv>): string {
   // Bun.serve passes itself as the second fetch argument, which Hono exposes as `c.env`; the
   // HttpEnv type does not declare it, hence the structural cast.
   const server = c.env as unknown as { requestIP?: (r: Request) => { address: string } | null } | undefined;
@@ -45,7 +45,7 @@ function route<S, C>(def: ApiDefinition<S, C>, o: ApiOperation<S, C>) {
     const query = o.method === "GET" || o.method === "DELETE" ? c.req.query() : {};
     const body = o.method === "POST" || o.method === "PATCH" ? await bodyOf(c, def) : {};
     const authorization = c.req.header("authorization");
-    const req: ApiRequest = { source: sourceOf(c), ...(authorization !== undefined ? { authorization } : {}) };
+    const req: ApiRequest = { source: requestSource(c), ...(authorization !== undefined ? { authorization } : {}) };
     const caller = o.auth ? await def.authenticate(def.service, req) : undefined; // first: anonymous callers learn nothing
     const input = checkInput(o, { ...body, ...query, ...params }, def.invalid, new Set([...Object.keys(query), ...Object.keys(params)]));
     const out = await o.run(def.service, caller, input, req);

@@ -10,6 +10,8 @@ import etcdAuth from "../../proto/etcd/auth.proto" with { type: "file" };
 import etcdKv from "../../proto/etcd/kv.proto" with { type: "file" };
 import etcdRpc from "../../proto/etcd/rpc.proto" with { type: "file" };
 import iamV1 from "../../proto/iam/v1/iam.proto" with { type: "file" };
+import novanetV1 from "../../proto/novanet/v1/novanet.proto" with { type: "file" };
+import plasmavmcV1 from "../../proto/plasmavmc/v1/plasmavmc.proto" with { type: "file" };
 import { loadRootFromSources } from "./service.ts";
 
 /** Embedded path of each proto file, keyed by its path under proto/. */
@@ -19,6 +21,8 @@ export const PROTO_FILES: Readonly<Record<string, string>> = {
   "etcd/kv.proto": etcdKv,
   "etcd/rpc.proto": etcdRpc,
   "iam/v1/iam.proto": iamV1,
+  "novanet/v1/novanet.proto": novanetV1,
+  "plasmavmc/v1/plasmavmc.proto": plasmavmcV1,
 };
 
 let sources: Record<string, string> | undefined;

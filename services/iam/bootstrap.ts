@@ -11,6 +11,7 @@ import { PhotonError } from "../../lib/errors.ts";
 import type { IamService } from "./service.ts";
 import { hashPassword } from "./tokens/password.ts";
 import { randomSecret } from "./tokens/secret.ts";
+import { ensureServiceIdentity } from "./service-s3.ts";
 
 /** The file name of the bootstrap credentials in iam's data directory. */
 export const ADMIN_CREDENTIALS_FILE = "admin-credentials.json";
@@ -31,6 +32,13 @@ export interface BootstrapOptions {
   /** iam's data directory (`<data_dir>/iam`). */
   dataDir: string;
   iamUrl: string;
+  /** Data-plane services given an identity file under `<dataDir>/services/` (default: none). */
+  services?: readonly string[];
+}
+
+/** Creates (or keeps) the identity of each data-plane service; see ensureServiceIdentity. */
+async function ensureServices(svc: IamService, options: BootstrapOptions): Promise<void> {
+  for (const service of options.services ?? []) await ensureServiceIdentity(svc, { dataDir: options.dataDir, service, iamUrl: options.iamUrl });
 }
 
 /**
@@ -39,7 +47,10 @@ export interface BootstrapOptions {
  * @returns the credentials file's path when this call created them, else undefined.
  */
 export async function bootstrap(svc: IamService, options: BootstrapOptions): Promise<string | undefined> {
-  if (await svc.store.getRecord("meta", "bootstrap")) return undefined;
+  if (await svc.store.getRecord("meta", "bootstrap")) {
+    await ensureServices(svc, options);
+    return undefined;
+  }
   // Make sure the file can be written before committing: a committed administrator whose
   // password was never written would lock everyone out.
   const file = join(options.dataDir, ADMIN_CREDENTIALS_FILE);
@@ -64,13 +75,17 @@ export async function bootstrap(svc: IamService, options: BootstrapOptions): Pro
     );
   } catch (e) {
     rmSync(file, { force: true });
-    if (e instanceof PhotonError && e.code === "IAM:AlreadyExists") return undefined; // another replica bootstrapped first
+    if (e instanceof PhotonError && e.code === "IAM:AlreadyExists") {
+      await ensureServices(svc, options); // another replica bootstrapped first
+      return undefined;
+    }
     throw e;
   }
   const creds: AdminCredentials = { user: "admin", password, iamUrl: options.iamUrl, defaultOrg: created.org, defaultProject: created.project, createdAt: new Date().toISOString() };
   writeFileAtomic(file, JSON.stringify(creds, null, 2) + "\n", 0o600);
   chmodSync(file, 0o600);
   await svc.record({ principal: "-", action: "iam:user:create", resource: created.admin, result: "success", reason: "bootstrap" });
+  await ensureServices(svc, options);
   svc.logger.info("bootstrapped iam: the system administrator's credentials are in this file (mode 0600); log in with `photon login --credentials-file`", { file });
   return file;
 }

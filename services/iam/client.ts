@@ -6,13 +6,21 @@
  * const { accessToken } = await iam.login({ user: "admin", password });
  * const projects = await iam.withToken(accessToken).request("GET", "/v1/projects");
  */
-import { GrpcStatus, PhotonError, type GrpcStatusCode } from "../../lib/errors.ts";
+import { requestJson } from "../../lib/api/json-client.ts";
 import type { LoginRequest, TokenResponse } from "./types.ts";
 
-const grpcForHttp: Record<number, GrpcStatusCode> = {
-  400: GrpcStatus.INVALID_ARGUMENT, 401: GrpcStatus.UNAUTHENTICATED, 403: GrpcStatus.PERMISSION_DENIED, 404: GrpcStatus.NOT_FOUND,
-  409: GrpcStatus.ALREADY_EXISTS, 429: GrpcStatus.RESOURCE_EXHAUSTED, 503: GrpcStatus.UNAVAILABLE,
-};
+/** What `s3Credentials` answers (services/iam/service-s3.ts). */
+export interface S3CredentialsAnswer {
+  accessKeyId: string;
+  principal: string;
+  kind: "user" | "serviceaccount";
+  org?: string;
+  project?: string;
+  /** Hex SigV4 signing key. */
+  signingKey: string;
+  accessToken: string;
+  expiresAt: number;
+}
 
 /** A client of one iam endpoint, optionally with an access token. */
 export class IamClient {
@@ -28,39 +36,23 @@ export class IamClient {
    * @throws the server's PhotonError (same code, message, status, details), or
    *   PHOTON:Unavailable when iam cannot be reached.
    */
-  async request<T = unknown>(method: string, path: string, body?: unknown): Promise<T> {
-    let res: Response;
-    try {
-      res = await fetch(`${this.baseUrl.replace(/\/$/, "")}${path}`, {
-        method,
-        headers: { ...(this.token ? { authorization: `Bearer ${this.token}` } : {}), ...(body !== undefined ? { "content-type": "application/json" } : {}) },
-        ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-        signal: AbortSignal.timeout(this.timeoutMs),
-      });
-    } catch (e) {
-      throw new PhotonError("PHOTON:Unavailable", `iam does not answer at ${this.baseUrl}: ${(e as Error).message}`, { grpc: GrpcStatus.UNAVAILABLE, cause: e });
-    }
-    const text = await res.text();
-    let json: unknown;
-    try {
-      json = text ? JSON.parse(text) : undefined;
-    } catch {
-      json = undefined;
-    }
-    if (!res.ok) {
-      const err = (json as { error?: { code?: string; message?: string; details?: Record<string, unknown> } } | undefined)?.error;
-      throw new PhotonError(err?.code ?? "PHOTON:Internal", err?.message ?? `HTTP ${res.status}`, {
-        grpc: grpcForHttp[res.status] ?? GrpcStatus.UNKNOWN,
-        http: res.status,
-        ...(err?.details ? { details: err.details } : {}),
-      });
-    }
-    return json as T;
+  request<T = unknown>(method: string, path: string, body?: unknown): Promise<T> {
+    return requestJson<T>({ service: "iam", baseUrl: this.baseUrl, ...(this.token ? { token: this.token } : {}), timeoutMs: this.timeoutMs }, method, path, body);
   }
 
   /** Password login. */
   login(input: LoginRequest): Promise<TokenResponse> {
     return this.request("POST", "/v1/auth/login", input);
+  }
+
+  /**
+   * For a data-plane service (this client's token is then its service secret, `pcs_...`): the
+   * SigV4 signing key of an access key for one credential scope, its owner and a short-lived
+   * token of the owner (ADR 0012).
+   * @throws IAM:InvalidCredentials, IAM:CredentialExpired, IAM:PermissionDenied.
+   */
+  s3Credentials(input: { accessKeyId: string; date: string; region: string; service: string }): Promise<S3CredentialsAnswer> {
+    return this.request("POST", "/v1/s3/credentials", input);
   }
 
   /** Exchanges a refresh token (the old one is spent). */

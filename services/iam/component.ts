@@ -22,6 +22,7 @@ export const iamComponent: Component = {
       ...(config.iam.kek_file ? { kekFile: config.iam.kek_file } : {}),
       instance: config.node.name,
       keyRotationMs: config.iam.key_rotation_seconds * 1000,
+      services: ["lightningstor"],
       register: Object.entries(ctx.endpoints).map(([service, endpoints]) => ({ service, instance: config.node.name, endpoints: { ...endpoints } })),
       ...(tls ? { tls } : {}),
       logger: ctx.logger,

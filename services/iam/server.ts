@@ -40,6 +40,8 @@ export interface IamServerOptions {
   kekFile?: string;
   /** Create the administrator, default organisation and project on the first start. Default true. */
   bootstrap?: boolean;
+  /** Data-plane services (e.g. `lightningstor`) whose identity file bootstrap keeps (ADR 0012). */
+  services?: readonly string[];
   /** This replica's name in the service catalog; default `<host>-<http port>`. */
   instance?: string;
   /** Endpoints to put in the service catalog at start (`photon up` registers what it started). */
@@ -110,7 +112,7 @@ export async function startIam(options: IamServerOptions): Promise<IamServer> {
     const grpcPort = await grpc.listen(options.grpcPort, options.host);
     const grpcHost = options.host === "0.0.0.0" ? "127.0.0.1" : options.host === "::" ? "[::1]" : options.host;
     const grpcEndpoint = `${grpcHost}:${grpcPort}`;
-    const credentialsFile = options.bootstrap === false ? undefined : await bootstrap(service, { dataDir: options.dataDir, iamUrl: http.url });
+    const credentialsFile = options.bootstrap === false ? undefined : await bootstrap(service, { dataDir: options.dataDir, iamUrl: http.url, ...(options.services ? { services: options.services } : {}) });
     for (const r of [...(options.register ?? []), { service: "iam", instance: options.instance ?? `${grpcHost.replace(/[^A-Za-z0-9.-]/g, "")}-${http.port}`, endpoints: { http: http.url, grpc: grpcEndpoint } }]) await registerDirect(service, r);
     const r = replica;
     const h = http;

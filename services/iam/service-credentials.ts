@@ -85,11 +85,24 @@ async function allowKeys(svc: IamService, caller: Caller, verb: string, principa
   return ref;
 }
 
+/**
+ * The project an access key acts in: one of the principal's organisation (any, for a system
+ * principal); a service account's keys act in its own project.
+ * @throws IAM:NotFound, IAM:InvalidArgument.
+ */
+function accessKeyProject(svc: IamService, project: string, owner: ResourceRef): string {
+  const p = svc.require("project", project);
+  if (owner.project !== undefined && owner.project !== p.id) throw IamErrors.InvalidArgument("a service account's access keys act in its own project", { details: { field: "project" } });
+  if (owner.org !== undefined && owner.org !== p.org) throw IamErrors.NotFound(`project ${JSON.stringify(project)} not found`, { details: { kind: "project", field: "project" } });
+  return p.id;
+}
+
 /** Creates an access key for a principal (default: the caller); the secret is returned this once. */
-export async function createAccessKeyOp(svc: IamService, caller: Caller, input: { principal?: string; expiresAt?: number }): Promise<{ accessKey: AccessKeyView; secretAccessKey: string }> {
+export async function createAccessKeyOp(svc: IamService, caller: Caller, input: { principal?: string; project?: string; expiresAt?: number }): Promise<{ accessKey: AccessKeyView; secretAccessKey: string }> {
   const principal = input?.principal ?? caller.principal;
   const ref = await allowKeys(svc, caller, "create", principal, true);
-  const { secretAccessKey, record } = createAccessKey({ principal, ...(ref.org ? { org: ref.org } : {}), ...(input?.expiresAt !== undefined ? { expiresAt: input.expiresAt } : {}) }, svc.cipher);
+  const project = input?.project === undefined ? undefined : accessKeyProject(svc, input.project, ref);
+  const { secretAccessKey, record } = createAccessKey({ principal, ...(ref.org ? { org: ref.org } : {}), ...(project ? { project } : {}), ...(input?.expiresAt !== undefined ? { expiresAt: input.expiresAt } : {}) }, svc.cipher);
   await svc.store.putRecord("accesskey", record.accessKeyId, record, 0);
   await svc.record({ principal: caller.principal, action: "iam:accesskey:create", scope: { ...(ref.org ? { org: ref.org } : {}) }, resource: record.accessKeyId, result: "success", source: caller.source });
   return { accessKey: accessKeyView(record), secretAccessKey };

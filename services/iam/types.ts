@@ -73,6 +73,8 @@ export interface AccessKeyView {
   accessKeyId: string;
   principal: string;
   org?: string;
+  /** The project S3 requests signed with it act in. */
+  project?: string;
   createdAt: number;
   expiresAt?: number;
   disabled?: boolean;

@@ -9,6 +9,7 @@ import { credentialOperations } from "./credentials.ts";
 import type { ApiOperation } from "./operation.ts";
 import { policyOperations } from "./policy.ts";
 import { principalOperations } from "./principals.ts";
+import { s3Operations } from "./s3.ts";
 import { tenancyOperations } from "./tenancy.ts";
 
 /** Every operation of the API. */
@@ -19,6 +20,7 @@ export const iamOperations: readonly ApiOperation[] = [
   ...policyOperations,
   ...credentialOperations,
   ...catalogOperations,
+  ...s3Operations,
 ];
 
 /** Path of the gRPC API's .proto file (the embedded copy inside a compiled executable). */

@@ -16,6 +16,8 @@ export interface AccessKeyRecord {
   accessKeyId: string;
   principal: string;
   org?: string;
+  /** The project requests signed with this key act in (S3: where buckets are created). */
+  project?: string;
   /** `v1.<kekId>.<base64url(iv | ciphertext | tag)>` */
   sealedSecret: string;
   createdAt: number;
@@ -27,6 +29,7 @@ export interface AccessKeyRecord {
 export interface CreateAccessKeyInput {
   principal: string;
   org?: string;
+  project?: string;
   expiresAt?: number;
   now?: number;
 }
@@ -104,6 +107,7 @@ export function createAccessKey(
   const secretAccessKey = randomBytes(30).toString("base64url");
   const record: AccessKeyRecord = { accessKeyId, principal: input.principal, sealedSecret: cipher.seal(secretAccessKey, accessKeyId), createdAt: now };
   if (input.org !== undefined) record.org = input.org;
+  if (input.project !== undefined) record.project = input.project;
   if (input.expiresAt !== undefined) record.expiresAt = input.expiresAt;
   return { accessKeyId, secretAccessKey, record };
 }
