@@ -11,7 +11,7 @@ import { PhotonError } from "../../lib/errors.ts";
 import type { IamService } from "./service.ts";
 import { hashPassword } from "./tokens/password.ts";
 import { randomSecret } from "./tokens/secret.ts";
-import { ensureServiceIdentity } from "./service-s3.ts";
+import { ensureServiceIdentity } from "./service-identity.ts";
 
 /** The file name of the bootstrap credentials in iam's data directory. */
 export const ADMIN_CREDENTIALS_FILE = "admin-credentials.json";

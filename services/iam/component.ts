@@ -2,6 +2,7 @@
 import { listenerTls, type Component } from "../../lib/component.ts";
 import { CommonErrors } from "../../lib/errors.ts";
 import { startIam } from "./server.ts";
+import { PHOTON_SERVICES } from "./service-identity.ts";
 
 /** The iam component: identity, tenancy, authorisation, service catalog. Starts after chainfire. */
 export const iamComponent: Component = {
@@ -22,7 +23,7 @@ export const iamComponent: Component = {
       ...(config.iam.kek_file ? { kekFile: config.iam.kek_file } : {}),
       instance: config.node.name,
       keyRotationMs: config.iam.key_rotation_seconds * 1000,
-      services: ["lightningstor"],
+      services: PHOTON_SERVICES,
       register: Object.entries(ctx.endpoints).map(([service, endpoints]) => ({ service, instance: config.node.name, endpoints: { ...endpoints } })),
       ...(tls ? { tls } : {}),
       logger: ctx.logger,

@@ -18,12 +18,8 @@ export interface ServiceIdentity {
   secret: string;
 }
 
-/** Reads `<data_dir>/iam/services/lightningstor.json` (written 0600 by iam's bootstrap). */
-export function readServiceIdentity(file: string): ServiceIdentity {
-  const v = JSON.parse(readFileSync(file, "utf8")) as { secret?: unknown };
-  if (typeof v.secret !== "string") throw S3Errors.InternalError(`${file} holds no credential secret`);
-  return { secret: v.secret };
-}
+/** Reads lightningstor's identity file (iam's client side). */
+export { readServiceIdentity } from "../iam/service-identity-file.ts";
 
 /** What a verified access key gives. */
 export interface KeyGrant {

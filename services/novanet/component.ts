@@ -1,11 +1,15 @@
 /**
  * novanet as a component of `photon up`: reaches chainfire and iam at the endpoints the
- * supervisor started (so it starts after both). The host agent is a separate command
+ * supervisor started (so it starts after both), and decides in process from iam's policy feed
+ * with its service identity when iam's bootstrap wrote one (ADR 0014). The host agent is a separate command
  * (`photon novanet-agent`), one per hypervisor host.
  */
+import { existsSync } from "node:fs";
+import { dirname } from "node:path";
 import { listenerTls, type Component } from "../../lib/component.ts";
 import type { PhotonConfig } from "../../lib/config.ts";
 import { CommonErrors } from "../../lib/errors.ts";
+import { nodeServiceIdentityPath, readServiceIdentity } from "../iam/service-identity-file.ts";
 import { startNovanet } from "./server.ts";
 import type { ExternalNetworkConfig } from "./service.ts";
 
@@ -33,6 +37,7 @@ export const novanetComponent: Component = {
     const n = config.novanet;
     const tls = listenerTls(config);
     const external = externalNetworkOf(config);
+    const identity = nodeServiceIdentityPath(dirname(ctx.dataDir), "novanet");
     const server = await startNovanet({
       etcdEndpoints: [etcd],
       iamUrl: iam,
@@ -43,6 +48,7 @@ export const novanetComponent: Component = {
       vniMax: n.vni_max,
       defaultQuota: { vpcs: n.quota_vpcs, subnets: n.quota_subnets, ports: n.quota_ports, secgroups: n.quota_secgroups, rules: n.quota_rules, routers: n.quota_routers, fips: n.quota_fips },
       ...(external ? { external } : {}),
+      ...(existsSync(identity) ? { serviceSecret: readServiceIdentity(identity).secret } : {}),
       ...(tls ? { tls } : {}),
       logger: ctx.logger,
       metrics: ctx.metrics,

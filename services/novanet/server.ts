@@ -29,6 +29,11 @@ export interface NovanetServerOptions {
   external?: ExternalNetworkConfig;
   /** How long iam's decisions are reused (ms, default 1000). */
   guardCacheMs?: number;
+  /**
+   * novanet's service secret (its iam identity file): with it, calls are authorised in process
+   * from iam's policy feed; without it, by asking iam per call (ADR 0014).
+   */
+  serviceSecret?: string;
   tls?: HttpTlsOptions;
   logger: Logger;
   metrics: Metrics;
@@ -52,10 +57,15 @@ export async function startNovanet(options: NovanetServerOptions): Promise<Novan
   const store = new EtcdNovanetStore({ endpoints: options.etcdEndpoints });
   let http: HttpServer | undefined;
   let grpc: GrpcServer | undefined;
+  const secret = options.serviceSecret;
+  const guard = new IamGuard(options.iamUrl, {
+    ...(options.guardCacheMs !== undefined ? { cacheMs: options.guardCacheMs } : {}),
+    ...(secret ? { feed: { token: () => secret }, logger } : {}),
+  });
   try {
     const service = new NovanetService({
       store,
-      guard: new IamGuard(options.iamUrl, { ...(options.guardCacheMs !== undefined ? { cacheMs: options.guardCacheMs } : {}) }),
+      guard,
       logger,
       ...(options.vniMin !== undefined ? { vniMin: options.vniMin } : {}),
       ...(options.vniMax !== undefined ? { vniMax: options.vniMax } : {}),
@@ -98,12 +108,14 @@ export async function startNovanet(options: NovanetServerOptions): Promise<Novan
       stop: () =>
         (stopping ??= (async () => {
           await Promise.all([h.stop(5_000), g.stop(5_000)]);
+          guard.close();
           store.close();
         })()),
     };
   } catch (e) {
     await http?.stop(1_000);
     await grpc?.stop(1_000);
+    guard.close();
     store.close();
     throw e;
   }

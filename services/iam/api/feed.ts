@@ -1,7 +1,8 @@
 /**
  * `GET /v1/authz/feed`: the policy feed that keeps other services' in-process evaluators fresh
- * (see feed-types.ts for the messages). Reading it means reading the whole policy, so it needs
- * `iam:binding:list` on the system: photon's own services' accounts and system administrators.
+ * (see feed-types.ts for the messages). Reading it means reading the whole policy, so it takes a
+ * PhotonCloud service's secret (service-identity.ts) or a token allowed `iam:binding:list` on the
+ * system (system administrators and readers).
  * One line of newline-delimited JSON per message; a `ping` every `PING_MS` keeps proxies and
  * idle timeouts from closing a quiet stream.
  */
@@ -9,6 +10,7 @@ import type { Context } from "hono";
 import type { HttpEnv } from "../../../lib/http-server.ts";
 import type { FeedMessage } from "../feed-types.ts";
 import type { IamService } from "../service.ts";
+import { isServiceSecret, serviceOf } from "../service-identity.ts";
 import type { RequestInfo } from "../types.ts";
 
 /** How often an idle feed sends a ping. */
@@ -18,8 +20,12 @@ const MAX_QUEUED_BYTES = 64 << 20;
 
 /** Serves the feed to an authorised caller. @throws IAM:Unauthenticated, IAM:PermissionDenied. */
 export async function serveFeed(svc: IamService, c: Context<HttpEnv>, req: RequestInfo): Promise<Response> {
-  const caller = await svc.authenticate(req);
-  await svc.allow(caller, "iam:binding:list", {}, false);
+  if (isServiceSecret(req.authorization)) {
+    await serviceOf(svc, req, "the policy feed");
+  } else {
+    const caller = await svc.authenticate(req);
+    await svc.allow(caller, "iam:binding:list", {}, false);
+  }
   const encoder = new TextEncoder();
   let stop = () => {};
   const stream = new ReadableStream<Uint8Array>({

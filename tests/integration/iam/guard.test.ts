@@ -11,6 +11,7 @@ import { join } from "node:path";
 import type { PhotonError } from "../../../lib/errors.ts";
 import type { ChainfireServer } from "../../../services/chainfire/server.ts";
 import { IamGuard } from "../../../services/iam/guard.ts";
+import { readServiceIdentity, serviceIdentityPath } from "../../../services/iam/service-identity-file.ts";
 import type { IamServer } from "../../../services/iam/server.ts";
 import { startTestChainfire } from "../../support/chainfire.ts";
 import { adminCredentials, api, loginToken, startTestIam } from "../../support/iam.ts";
@@ -43,7 +44,7 @@ async function failure(p: Promise<unknown>): Promise<PhotonError> {
 
 beforeAll(async () => {
   chainfire = await startTestChainfire(join(work, "chainfire"));
-  iam = await startTestIam(chainfire.endpoint, work);
+  iam = await startTestIam(chainfire.endpoint, work, { services: ["novanet"] });
   url = iam.http.url;
   const creds = adminCredentials(iam);
   admin = await loginToken(url, creds.user, creds.password);
@@ -162,6 +163,25 @@ describe("IamGuard deciding in process from iam's policy feed", () => {
     } finally {
       local.close();
     }
+  });
+
+  it("opens to a PhotonCloud service's secret, and to no forged one", async () => {
+    const { secret } = readServiceIdentity(serviceIdentityPath(work, "novanet"));
+    expect(secret).toMatch(/^pcs_novanet_/);
+    const guard = new IamGuard(url, { cacheMs: 0, feed: { token: () => secret } });
+    try {
+      expect(await guard.local!.ready()).toBe(true);
+      const caller = await guard.authenticate(tenant.a.token);
+      expect(caller.claims).toBeDefined();
+      expect(await guard.authorize(caller, "novanet:vpc:create", { project: tenant.a.project })).toEqual({ org: tenant.a.org, project: tenant.a.project });
+    } finally {
+      guard.close();
+    }
+    const forged = `pcs_novanet_${"A".repeat(43)}`;
+    const res = await fetch(`${url}/v1/authz/feed`, { headers: { authorization: `Bearer ${forged}` } });
+    expect(res.status).toBe(403);
+    const other = await fetch(`${url}/v1/authz/feed`, { headers: { authorization: `Bearer ${secret.replace("novanet", "plasmavmc")}` } });
+    expect(other.status).toBe(403);
   });
 
   it("is refused to tenants (the feed is the whole policy) and then keeps asking iam", async () => {
