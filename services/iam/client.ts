@@ -55,6 +55,14 @@ export class IamClient {
     return this.request("POST", "/v1/s3/credentials", input);
   }
 
+  /**
+   * For a PhotonCloud service (this client's token is then its service secret, `pcs_...`):
+   * registers or replaces this instance's endpoints in iam's service catalog.
+   */
+  registerOwnEndpoint(instance: string, endpoints: Record<string, string>): Promise<{ service: string; instance: string; endpoints: Record<string, string> }> {
+    return this.request("POST", "/v1/catalog/own", { instance, endpoints });
+  }
+
   /** Exchanges a refresh token (the old one is spent). */
   refresh(refreshToken: string): Promise<TokenResponse> {
     return this.request("POST", "/v1/auth/refresh", { refreshToken });

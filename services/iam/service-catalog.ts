@@ -5,7 +5,8 @@
 import type { AuditQuery, AuditRecord, AuditVerification } from "./audit.ts";
 import { IamErrors } from "./errors.ts";
 import type { IamService } from "./service.ts";
-import type { CatalogEntry, Caller, ItemList } from "./types.ts";
+import { serviceOf } from "./service-identity.ts";
+import type { CatalogEntry, Caller, ItemList, RequestInfo } from "./types.ts";
 
 const NAME = /^[a-z][a-z0-9-]{0,62}$/;
 
@@ -33,6 +34,18 @@ export async function registerDirect(svc: IamService, input: { service: string; 
 export function registerEndpoint(svc: IamService, caller: Caller, input: { service: string; instance?: string; endpoints: Record<string, string> }): Promise<CatalogEntry> {
   const e = checkEntry(input);
   return svc.change(caller, "iam:catalog:create", { id: `${e.service}:${e.instance}` }, () => registerDirect(svc, e), (v) => `${v.service}:${v.instance}`);
+}
+
+/**
+ * A PhotonCloud service registers (or replaces) its own endpoints, proving who it is with its
+ * service secret (service-identity.ts): it can register only under its own name.
+ * @throws IAM:Unauthenticated / IAM:PermissionDenied without a valid service secret.
+ */
+export async function registerOwnEndpoint(svc: IamService, input: { instance?: string; endpoints: Record<string, string> }, req: RequestInfo): Promise<CatalogEntry> {
+  const service = await serviceOf(svc, req, "RegisterOwnEndpoint");
+  const e = await registerDirect(svc, { service, ...(input.instance !== undefined ? { instance: input.instance } : {}), endpoints: input.endpoints });
+  await svc.record({ principal: `service:${service}`, action: "iam:catalog:create", resource: `${e.service}:${e.instance}`, result: "success", source: req.source });
+  return e;
 }
 
 /** Every registered endpoint, or one service's; open to every authenticated caller. */

@@ -1,11 +1,13 @@
 /**
  * lightningstor as a component of `photon up`: starts after iam, reads its service identity
- * from `<data_dir>/iam/services/lightningstor.json` (written 0600 by iam's bootstrap).
+ * from `<data_dir>/iam/services/lightningstor.json` (written 0600 by iam's bootstrap) and
+ * registers its S3 endpoint in iam's service catalog with it.
  */
 import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { listenerTls, type Component } from "../../lib/component.ts";
 import { CommonErrors } from "../../lib/errors.ts";
+import { registerInCatalog } from "../iam/catalog-registration.ts";
 import { readServiceIdentity } from "./credentials.ts";
 import { startLightningstor } from "./server.ts";
 
@@ -20,10 +22,11 @@ export const lightningstorComponent: Component = {
     if (!etcd || !iamUrl) throw CommonErrors.Unavailable("lightningstor needs chainfire and iam, which are not running in this process");
     const c = config.lightningstor;
     const tls = listenerTls(config);
+    const identity = readServiceIdentity(join(dirname(ctx.dataDir), "iam", "services", "lightningstor.json"));
     const server = await startLightningstor({
       etcdEndpoints: [etcd],
       iamUrl,
-      identity: readServiceIdentity(join(dirname(ctx.dataDir), "iam", "services", "lightningstor.json")),
+      identity,
       dataDir: ctx.dataDir,
       host: config.node.bind_host,
       port: c.s3_port,
@@ -35,6 +38,7 @@ export const lightningstorComponent: Component = {
       logger: ctx.logger,
       metrics: ctx.metrics,
     });
+    await registerInCatalog(iamUrl, identity.secret, config.node.name, { s3: server.url }, ctx.logger);
     return { endpoints: { s3: server.url }, healthUrl: `${server.url}/healthz`, stop: () => server.stop() };
   },
 };

@@ -9,6 +9,7 @@ import { dirname } from "node:path";
 import { listenerTls, type Component } from "../../lib/component.ts";
 import type { PhotonConfig } from "../../lib/config.ts";
 import { CommonErrors } from "../../lib/errors.ts";
+import { registerInCatalog } from "../iam/catalog-registration.ts";
 import { nodeServiceIdentityPath, readServiceIdentity } from "../iam/service-identity-file.ts";
 import { startNovanet } from "./server.ts";
 import type { ExternalNetworkConfig } from "./service.ts";
@@ -37,7 +38,8 @@ export const novanetComponent: Component = {
     const n = config.novanet;
     const tls = listenerTls(config);
     const external = externalNetworkOf(config);
-    const identity = nodeServiceIdentityPath(dirname(ctx.dataDir), "novanet");
+    const identityFile = nodeServiceIdentityPath(dirname(ctx.dataDir), "novanet");
+    const secret = existsSync(identityFile) ? readServiceIdentity(identityFile).secret : undefined;
     const server = await startNovanet({
       etcdEndpoints: [etcd],
       iamUrl: iam,
@@ -48,13 +50,15 @@ export const novanetComponent: Component = {
       vniMax: n.vni_max,
       defaultQuota: { vpcs: n.quota_vpcs, subnets: n.quota_subnets, ports: n.quota_ports, secgroups: n.quota_secgroups, rules: n.quota_rules, routers: n.quota_routers, fips: n.quota_fips },
       ...(external ? { external } : {}),
-      ...(existsSync(identity) ? { serviceSecret: readServiceIdentity(identity).secret } : {}),
+      ...(secret ? { serviceSecret: secret } : {}),
       ...(tls ? { tls } : {}),
       logger: ctx.logger,
       metrics: ctx.metrics,
     });
+    const endpoints = { http: server.http.url, grpc: server.grpcEndpoint };
+    if (secret) await registerInCatalog(iam, secret, config.node.name, endpoints, ctx.logger);
     return {
-      endpoints: { http: server.http.url, grpc: server.grpcEndpoint },
+      endpoints,
       healthUrl: `${server.http.url}/healthz`,
       stop: () => server.stop(),
     };

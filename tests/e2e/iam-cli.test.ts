@@ -93,6 +93,18 @@ describe("photon up with iam", () => {
     expect(listed.stdout).not.toContain(secretAccessKey);
   });
 
+  it("lists every component in iam's service catalog, the ones started after iam included", async () => {
+    const status = JSON.parse((await cli(["status", "--data-dir", dataDir, "-o", "json"])).stdout);
+    const iamUrl = status.components.find((c: { name: string }) => c.name === "iam").endpoints.http;
+    const { password } = JSON.parse(readFileSync(credentialsFile, "utf8"));
+    const login = await (await fetch(`${iamUrl}/v1/auth/login`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ user: "admin", password }) })).json() as { accessToken: string };
+    const catalog = await (await fetch(`${iamUrl}/v1/catalog`, { headers: { authorization: `Bearer ${login.accessToken}` } })).json() as { items: { service: string; endpoints: Record<string, string> }[] };
+    const started = status.components.map((c: { name: string }) => c.name).filter((n: string) => n !== "supervisor").sort();
+    expect([...new Set(catalog.items.map((e) => e.service))].sort()).toEqual(started);
+    const novanet = status.components.find((c: { name: string }) => c.name === "novanet");
+    expect(catalog.items.find((e) => e.service === "novanet")?.endpoints).toEqual(novanet.endpoints);
+  });
+
   it("refuses a wrong password with exit 1 and a clear code", async () => {
     const r = await cli(["login", "--user", "alice", "--org", "acme", "--password-stdin", "--data-dir", dataDir], "not alice's password\n");
     expect(r.code).toBe(1);

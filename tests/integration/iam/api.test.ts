@@ -10,6 +10,7 @@ import { GrpcClient } from "../../../lib/grpc/index.ts";
 import type { ChainfireServer } from "../../../services/chainfire/server.ts";
 import { iamGrpcService } from "../../../services/iam/api/grpc.ts";
 import type { IamServer } from "../../../services/iam/server.ts";
+import { readServiceIdentity, serviceIdentityPath } from "../../../services/iam/service-identity-file.ts";
 import { AccessTokenVerifier } from "../../../services/iam/tokens/access-token.ts";
 import { startTestChainfire } from "../../support/chainfire.ts";
 import { adminCredentials, api, loginToken, startTestIam } from "../../support/iam.ts";
@@ -22,7 +23,7 @@ let admin: string;
 
 beforeAll(async () => {
   chainfire = await startTestChainfire(join(work, "chainfire"));
-  iam = await startTestIam(chainfire.endpoint, work);
+  iam = await startTestIam(chainfire.endpoint, work, { services: ["novanet"] });
   url = iam.http.url;
   const creds = adminCredentials(iam);
   admin = await loginToken(url, creds.user, creds.password);
@@ -154,6 +155,20 @@ describe("resources", () => {
   it("keeps a service catalog", async () => {
     const r = await api(url, "GET", "/v1/catalog?service=iam", { token: admin });
     expect(r.body.items.find((e: { endpoints: { http: string } }) => e.endpoints.http === url)).toMatchObject({ service: "iam", endpoints: { grpc: iam.grpcEndpoint } });
+  });
+
+  it("lets a PhotonCloud service register its own endpoints with its service secret, under its own name only", async () => {
+    const { secret } = readServiceIdentity(serviceIdentityPath(work, "novanet"));
+    const own = await api(url, "POST", "/v1/catalog/own", { token: secret, body: { instance: "n1", endpoints: { http: "http://127.0.0.1:7090" } } });
+    expect(own.body).toMatchObject({ service: "novanet", instance: "n1" });
+    const listed = await api(url, "GET", "/v1/catalog?service=novanet", { token: admin });
+    expect(listed.body.items).toMatchObject([{ service: "novanet", endpoints: { http: "http://127.0.0.1:7090" } }]);
+    const forged = await api(url, "POST", "/v1/catalog/own", { token: `pcs_novanet_${"B".repeat(43)}`, body: { endpoints: { http: "http://evil" } } });
+    expect(forged.body.error.code).toBe("IAM:PermissionDenied");
+    const userToken = await api(url, "POST", "/v1/catalog/own", { token: admin, body: { endpoints: { http: "http://evil" } } });
+    expect(userToken.body.error.code).toBe("IAM:PermissionDenied");
+    const sneaky = await api(url, "POST", "/v1/catalog/own", { token: secret, body: { service: "iam", endpoints: { http: "http://evil" } } });
+    expect(sneaky.body.error.code).toBe("IAM:InvalidArgument");
   });
 });
 
