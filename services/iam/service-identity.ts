@@ -12,7 +12,6 @@ import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { serviceIdentityPath, type ServiceIdentityFile } from "./service-identity-file.ts";
 import { join } from "node:path";
 import { writeFileAtomic } from "../../lib/data-dir.ts";
-import { PhotonError } from "../../lib/errors.ts";
 import { IamErrors } from "./errors.ts";
 import type { IamService } from "./service.ts";
 import { hashSecret, randomSecret, secretMatches } from "./tokens/secret.ts";
@@ -44,36 +43,51 @@ export async function serviceOf(svc: IamService, req: RequestInfo, what: string)
   return m[2]!;
 }
 
+/** What iam keeps of a service's identity: the digest it checks, the secret sealed with the KEK. */
+interface ServiceIdentityRecord {
+  hash: string;
+  /** `cipher.seal(secret, "service-<name>")`: every replica (same KEK) writes the same file. */
+  sealed?: string;
+  createdAt: number;
+}
+
 /**
- * Makes sure `service` has a service secret whose digest iam stores and whose file (0600) is in
- * `<dataDir>/services/`. Idempotent: keeps a file whose secret still matches the stored digest;
- * otherwise (no file, or another replica's data directory) makes a new secret, which replaces
- * the previous one.
+ * Makes sure `service` has a service secret and that its file (0600) is in `<dataDir>/services/`.
+ * The secret is kept in chainfire sealed with the KEK (as the signing keys are), so every iam
+ * replica writes the same file and none replaces another's secret. Idempotent; a file whose
+ * secret no longer matches is rewritten.
  * @returns the identity file's path.
  */
 export async function ensureServiceIdentity(svc: IamService, options: { dataDir: string; service: string; iamUrl: string }): Promise<string> {
   if (!PHOTON_SERVICES.includes(options.service)) throw IamErrors.InvalidArgument(`unknown PhotonCloud service ${JSON.stringify(options.service)}`);
   const file = serviceIdentityPath(options.dataDir, options.service);
   const id = `service-${options.service}`;
-  if (existsSync(file)) {
-    try {
-      const cur = JSON.parse(readFileSync(file, "utf8")) as ServiceIdentityFile;
-      const rec = await svc.store.getRecord<{ hash: string }>("meta", id);
-      if (rec && typeof cur.secret === "string" && secretMatches(cur.secret, rec.value.hash)) {
-        if (cur.iamUrl !== options.iamUrl) writeFileAtomic(file, JSON.stringify({ ...cur, iamUrl: options.iamUrl }, null, 2) + "\n", 0o600);
-        return file;
+  const write = (secret: string, createdAt: string) => {
+    mkdirSync(join(options.dataDir, "services"), { recursive: true, mode: 0o700 });
+    const content: ServiceIdentityFile = { service: options.service, secret, iamUrl: options.iamUrl, createdAt };
+    writeFileAtomic(file, JSON.stringify(content, null, 2) + "\n", 0o600);
+  };
+  for (;;) {
+    const rec = await svc.store.getRecord<ServiceIdentityRecord>("meta", id);
+    if (rec?.value.sealed) {
+      const secret = svc.cipher.open(rec.value.sealed, id);
+      let cur: Partial<ServiceIdentityFile> | undefined;
+      try {
+        cur = existsSync(file) ? (JSON.parse(readFileSync(file, "utf8")) as ServiceIdentityFile) : undefined;
+      } catch {
+        cur = undefined; // unreadable: rewrite it
       }
-    } catch (e) {
-      if (e instanceof PhotonError) throw e; // the store failed: do not replace a good secret
-      // unreadable file: make a new secret below
+      if (cur?.secret !== secret || cur.iamUrl !== options.iamUrl) write(secret, new Date(rec.value.createdAt).toISOString());
+      return file;
     }
+    // None yet (or one from before secrets were sealed): make one; of replicas racing, one wins.
+    const secret = `pcs_${options.service}_${randomSecret(32)}`;
+    const value: ServiceIdentityRecord = { hash: hashSecret(secret), sealed: svc.cipher.seal(secret, id), createdAt: Date.now() };
+    if (rec) {
+      await svc.store.putRecord("meta", id, value);
+    } else if (!(await svc.store.putRecord("meta", id, value, 0))) {
+      continue; // another replica created it first: use that one
+    }
+    await svc.record({ principal: "-", action: "iam:credential:create", resource: id, result: "success", reason: `service identity of ${options.service}` });
   }
-  const secret = `pcs_${options.service}_${randomSecret(32)}`;
-  mkdirSync(join(options.dataDir, "services"), { recursive: true, mode: 0o700 });
-  // The file first: a stored digest whose secret was never written would lock the service out.
-  const content: ServiceIdentityFile = { service: options.service, secret, iamUrl: options.iamUrl, createdAt: new Date().toISOString() };
-  writeFileAtomic(file, JSON.stringify(content, null, 2) + "\n", 0o600);
-  await svc.store.putRecord("meta", id, { hash: hashSecret(secret), createdAt: Date.now() });
-  await svc.record({ principal: "-", action: "iam:credential:create", resource: id, result: "success", reason: `service identity of ${options.service}` });
-  return file;
 }

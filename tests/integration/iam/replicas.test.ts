@@ -9,6 +9,7 @@ import { join } from "node:path";
 import type { ChainfireServer } from "../../../services/chainfire/server.ts";
 import type { IamServer } from "../../../services/iam/server.ts";
 import { startTestChainfire } from "../../support/chainfire.ts";
+import { readServiceIdentity, serviceIdentityPath } from "../../../services/iam/service-identity-file.ts";
 import { adminCredentials, api, loginToken, startTestIam } from "../../support/iam.ts";
 
 const work = mkdtempSync(join(tmpdir(), "iam-replicas-"));
@@ -30,8 +31,8 @@ async function within(ms: number, check: () => Promise<boolean>): Promise<number
 
 beforeAll(async () => {
   chainfire = await startTestChainfire(join(work, "chainfire"));
-  a = await startTestIam(chainfire.endpoint, join(work, "a"), { kekFile });
-  b = await startTestIam(chainfire.endpoint, join(work, "b"), { kekFile });
+  a = await startTestIam(chainfire.endpoint, join(work, "a"), { kekFile, services: ["novanet"] });
+  b = await startTestIam(chainfire.endpoint, join(work, "b"), { kekFile, services: ["novanet"] });
   password = adminCredentials(a).password;
 });
 
@@ -43,6 +44,16 @@ afterAll(async () => {
 });
 
 describe("two replicas", () => {
+  it("write the same service secret, which both accept (no replica replaces another's)", async () => {
+    const sa = readServiceIdentity(serviceIdentityPath(join(work, "a"), "novanet")).secret;
+    const sb = readServiceIdentity(serviceIdentityPath(join(work, "b"), "novanet")).secret;
+    expect(sb).toBe(sa);
+    for (const r of [a, b]) {
+      const own = await api(r.http.url, "POST", "/v1/catalog/own", { token: sa, body: { instance: "x", endpoints: { http: "http://127.0.0.1:1" } } });
+      expect(own.body.service).toBe("novanet");
+    }
+  });
+
   it("accept each other's tokens", async () => {
     const token = await loginToken(a.http.url, "admin", password);
     expect((await api(b.http.url, "GET", "/v1/auth/whoami", { token })).status).toBe(200);
