@@ -67,7 +67,8 @@ export async function startLightningstor(o: LightningstorOptions): Promise<Light
   if (scrubbed) o.logger.info("removed blobs no record names (left by a crash)", { files: scrubbed });
   const registry = new BucketRegistryEtcd(o.etcdEndpoints);
   const iam = new IamClient(o.iamUrl);
-  const guard = new IamGuard(iam, { cacheMs: o.guardCacheMs ?? 1000 });
+  // Decisions in process from iam's policy feed, opened with the service secret (ADR 0014).
+  const guard = new IamGuard(iam, { cacheMs: o.guardCacheMs ?? 1000, feed: { token: () => o.identity.secret }, logger: o.logger });
   const credentials = new S3Credentials(iam, o.identity, o.keyCacheMs ?? 10_000);
   const service = new LightningstorService({ guard, registry, store, blobs, region: o.region ?? "us-east-1", logger: o.logger, ...(o.minPartSize ? { minPartSize: o.minPartSize } : {}) });
   const handler = s3Handler({ svc: service, credentials, guard, logger: o.logger, maxObjectSize, ...(o.domain ? { domain: o.domain } : {}) });
@@ -119,6 +120,7 @@ export async function startLightningstor(o: LightningstorOptions): Promise<Light
         draining = true;
         await Promise.race([server.stop(false), Bun.sleep(5000)]);
         await server.stop(true);
+        guard.close();
         store.close();
         registry.close();
       })()),
