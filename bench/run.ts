@@ -5,6 +5,7 @@
  *
  *   engine        bench/engine/run.ts        the storage engine from Bun vs a pure Rust loop
  *   chainfire     bench/chainfire/etcd-compare.ts   chainfire vs etcd 3.4, same client (h2load)
+ *   chainfire-cluster bench/chainfire/cluster-compare.ts 3 members each, in network namespaces (root)
  *   grpc          bench/grpc/server.bench.ts       lib/grpc server vs @grpc/grpc-js (h2load)
  *   http          bench/http-framework/run.ts      Hono vs Elysia vs Bun.serve (wrk)
  *   iam           bench/iam/authorize.bench.ts     in-process authorisation decisions
@@ -20,6 +21,7 @@ import { join } from "node:path";
 const suites: Record<string, string> = {
   engine: "engine/run.ts",
   chainfire: "chainfire/etcd-compare.ts",
+  "chainfire-cluster": "chainfire/cluster-compare.ts",
   grpc: "grpc/server.bench.ts",
   http: "http-framework/run.ts",
   iam: "iam/authorize.bench.ts",
