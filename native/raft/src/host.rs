@@ -303,8 +303,9 @@ impl RaftHost {
         }
         // raft-rs turns a conf change it must refuse into an empty normal entry rather than an
         // error, and validates the change only when applying it: check both up front.
+        // A change still being applied is transient (retry later), not a refusal of this one.
         if g.node.raft.has_pending_conf() {
-            return Err(RaftError::ConfChange("a membership change is still being applied; retry".into()));
+            return Err(RaftError::ProposalDropped(group));
         }
         let mut changer = raft::Changer::new(g.node.raft.prs());
         let check = if cc.leave_joint() {

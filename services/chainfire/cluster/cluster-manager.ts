@@ -112,7 +112,7 @@ export class ClusterManager {
         if (!m) throw etcdError("MemberNotFound");
         if (!m.isLearner) throw etcdError("MemberNotLearner");
         if (!this.caughtUp(op.id)) throw etcdError("LearnerNotReady");
-        await node.promote(CHAINFIRE_GROUP, op.id);
+        await confChange(() => node.promote(CHAINFIRE_GROUP, op.id));
         return { members: this.members() };
       }
       case "moveLeader": {
