@@ -4,13 +4,19 @@
  * nothing), `--no-ping`, no DNS service (`port=0`), no resolv.conf, no hosts file: it looks nothing
  * up anywhere. Host and option files are re-read on SIGHUP, so adding a port does not restart it;
  * a change of subnets rewrites the main file and restarts it.
+ *
+ * IPv6 subnets get stateful DHCPv6 from the same dnsmasq (the port's MAC → its fixed IPv6
+ * address, found through the neighbour table) and router advertisements with the Managed flag and
+ * a router lifetime of 0: they tell clients to ask DHCPv6 but never make the DHCP namespace a
+ * router. The VPC router's namespace advertises itself as the default router (router.ts). See
+ * docs/adr/0016-novanet-linux-ipv6-and-incremental-apply.md.
  */
 import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync, renameSync } from "node:fs";
 import { join } from "node:path";
 import type { CommandRunner } from "./exec.ts";
-import { cidrContains } from "./ipv4.ts";
-import { INNER, doneAlias } from "./names.ts";
-import type { NVpc } from "./validate.ts";
+import { cidrContains, linkLocalOf } from "./ip.ts";
+import { INNER, dhcpMac, doneAlias } from "./names.ts";
+import type { NSubnet, NVpc } from "./validate.ts";
 
 /** Everything the DHCP namespace and its dnsmasq must hold. */
 export interface DhcpPlan {
@@ -34,6 +40,8 @@ export function planDhcp(v: NVpc, ns: string, stateDir: string): DhcpPlan | unde
   const subnets = v.subnets.filter((s) => s.dhcp).sort((a, b) => a.network.localeCompare(b.network));
   if (subnets.length === 0) return undefined;
   const dir = join(stateDir, ns);
+  const has6 = subnets.some((s) => s.net.version === 6);
+  const lease = (s: NSubnet) => `${s.dhcp!.leaseSeconds ?? 86400}s`;
   const conf = [
     `interface=${INNER.dhcp}`,
     "bind-interfaces",
@@ -49,37 +57,64 @@ export function planDhcp(v: NVpc, ns: string, stateDir: string): DhcpPlan | unde
     `log-facility=${join(dir, "dnsmasq.log")}`,
     `dhcp-hostsfile=${join(dir, "hosts")}`,
     `dhcp-optsfile=${join(dir, "opts")}`,
-    ...subnets.map(
-      (s, i) => `dhcp-range=set:sn${i},${s.network.split("/")[0]},static,${maskOf(s.net.prefix)},${s.dhcp!.leaseSeconds ?? 86400}s`,
+    ...subnets.map((s, i) =>
+      s.net.version === 4
+        ? `dhcp-range=set:sn${i},${s.network.split("/")[0]},static,${maskOf(s.net.prefix)},${lease(s)}`
+        : `dhcp-range=set:sn${i},${s.network.split("/")[0]},static,${s.net.prefix},${lease(s)}`,
     ),
+    // Managed-flag advertisements, never a default router (lifetime 0): the router namespace is.
+    ...(has6 ? ["enable-ra", `ra-param=${INNER.dhcp},mtu:${v.mtu},60,0`] : []),
   ].join("\n") + "\n";
   const opts = subnets
-    .flatMap((s, i) => [
-      `tag:sn${i},option:router${s.gatewayIp ? `,${s.gatewayIp}` : ""}`,
-      `tag:sn${i},option:dns-server${s.dhcp!.dnsServers.map((d) => `,${d}`).join("")}`,
-      `tag:sn${i},option:mtu,${v.mtu}`,
-    ])
+    .flatMap((s, i) =>
+      s.net.version === 4
+        ? [
+            `tag:sn${i},option:router${s.gatewayIp ? `,${s.gatewayIp}` : ""}`,
+            `tag:sn${i},option:dns-server${s.dhcp!.dnsServers.map((d) => `,${d}`).join("")}`,
+            `tag:sn${i},option:mtu,${v.mtu}`,
+          ]
+        : [`tag:sn${i},option6:dns-server${s.dhcp!.dnsServers.filter((d) => d.includes(":")).map((d) => `,[${d}]`).join("")}`],
+    )
     .join("\n") + "\n";
+  const inDhcp = (ip: string) => subnets.some((s) => cidrContains(s.net, ip));
   const hosts = v.ports
-    .flatMap((p) => p.ips.filter((ip) => subnets.some((s) => cidrContains(s.net, ip))).slice(0, 1).map((ip) => `${p.mac},${ip}`))
+    .flatMap((p) => {
+      const v4 = p.ips.filter((ip) => !ip.includes(":") && inDhcp(ip)).slice(0, 1);
+      const v6 = p.ips.filter((ip) => ip.includes(":") && inDhcp(ip)).slice(0, 1).map((ip) => `[${ip}]`);
+      return v4.length + v6.length ? [[p.mac, ...v4, ...v6].join(",")] : [];
+    })
     .sort()
     .join("\n") + "\n";
-  const addrs = subnets.map((s) => `${s.dhcp!.serverIp}/${s.net.prefix}`).sort();
+  const addrs = [
+    ...subnets.map((s) => `${s.dhcp!.serverIp}/${s.net.prefix}`),
+    ...(has6 ? [`${linkLocalOf(dhcpMac(v.vni))}/64`] : []),
+  ].sort();
   return { ns, dir, addrs, conf, hosts, opts, alias: doneAlias({ addrs, mtu: v.mtu }) };
 }
 
-interface AddrInfo {
+/** One interface's addresses as `ip -json addr show` reports them. */
+export interface AddrInfo {
   ifname: string;
-  addr_info?: { family: string; local: string; prefixlen: number }[];
+  addr_info?: { family: string; local: string; prefixlen: number; scope?: string }[];
+}
+
+/**
+ * Batch lines that make `dev`'s addresses (both families; the interface generates none itself,
+ * addrgenmode none) exactly `want`. IPv6 addresses skip duplicate-address detection: the
+ * addresses are novanet's to give and must be usable at once.
+ */
+export function addrLines(dev: string, cur: AddrInfo | undefined, want: readonly string[]): string[] {
+  const have = new Set((cur?.addr_info ?? []).filter((a) => a.family === "inet" || a.family === "inet6").map((a) => `${a.local}/${a.prefixlen}`));
+  const lines: string[] = [];
+  for (const a of have) if (!want.includes(a)) lines.push(`addr del ${a} dev ${dev}`);
+  for (const a of want) if (!have.has(a)) lines.push(a.includes(":") ? `addr add ${a} dev ${dev} nodad` : `addr add ${a} dev ${dev}`);
+  return lines;
 }
 
 /** Converges the DHCP leg's addresses inside the namespace. Returns the changes. */
 export async function configureDhcpNs(run: CommandRunner, plan: DhcpPlan): Promise<string[]> {
   const addrs = await run.ipJson<AddrInfo>(plan.ns, ["addr", "show", "dev", INNER.dhcp]);
-  const have = new Set((addrs[0]?.addr_info ?? []).filter((a) => a.family === "inet").map((a) => `${a.local}/${a.prefixlen}`));
-  const lines = ["link set lo up", `link set ${INNER.dhcp} addrgenmode none`, `link set ${INNER.dhcp} up`];
-  for (const a of have) if (!plan.addrs.includes(a)) lines.push(`addr del ${a} dev ${INNER.dhcp}`);
-  for (const a of plan.addrs) if (!have.has(a)) lines.push(`addr add ${a} dev ${INNER.dhcp}`);
+  const lines = ["link set lo up", `link set ${INNER.dhcp} addrgenmode none`, `link set ${INNER.dhcp} up`, ...addrLines(INNER.dhcp, addrs[0], plan.addrs)];
   await run.ipBatch(plan.ns, lines);
   return lines.map((l) => `ip -n ${plan.ns} ${l}`);
 }

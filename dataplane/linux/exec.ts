@@ -16,6 +16,8 @@ export interface RunOutput {
 export class CommandRunner {
   /** Processes started so far. */
   spawned = 0;
+  /** When set, every process run is appended here with its wall time (profiling, benchmarks). */
+  trace: { cmd: string; ms: number }[] | undefined;
 
   /** @param hostNetns network namespace the driver manages; undefined = the current one. */
   constructor(readonly hostNetns?: string) {}
@@ -23,6 +25,7 @@ export class CommandRunner {
   /** Runs `argv` with optional stdin; resolves even on failure. */
   async raw(argv: string[], input?: string): Promise<RunOutput> {
     this.spawned++;
+    const t0 = this.trace ? performance.now() : 0;
     const proc = Bun.spawn({
       cmd: argv,
       stdin: input === undefined ? "ignore" : new Blob([input]),
@@ -34,6 +37,7 @@ export class CommandRunner {
       new Response(proc.stderr).text(),
       proc.exited,
     ]);
+    this.trace?.push({ cmd: argv.filter((a) => !a.startsWith("-")).slice(0, 4).join(" "), ms: performance.now() - t0 });
     return { stdout, stderr, code };
   }
 
@@ -51,10 +55,14 @@ export class CommandRunner {
     return out.stdout;
   }
 
-  /** argv prefix that runs a program inside `ns` (undefined = the host namespace). */
+  /**
+   * argv prefix that runs a program inside `ns` (undefined = the host namespace). `nsenter` only
+   * joins the network namespace (cheaper than `ip netns exec`, which also remounts /sys); what
+   * runs this way (nft, sysctl writes under /proc/sys/net) needs nothing more.
+   */
   inNs(ns: string | undefined, argv: string[]): string[] {
     const target = ns ?? this.hostNetns;
-    return target === undefined ? argv : ["ip", "netns", "exec", target, ...argv];
+    return target === undefined ? argv : ["nsenter", `--net=/run/netns/${target}`, ...argv];
   }
 
   /** `ip [-n ns] args...` (ns undefined = the host namespace). */

@@ -7,19 +7,27 @@
  * Convergence: observe (a few `-json` queries) → plan (pure diff) → run batches. Every object
  * is named so the driver recognises it after a restart, and a device is marked complete (its
  * ifalias) only once fully configured, so an apply interrupted anywhere is finished by the next.
+ *
+ * Incremental applies: after a successful apply the driver remembers what it left on the host
+ * (belief.ts). A changed state is planned against that belief — no observation — and the
+ * security-group tables are patched chain by chain; a one-port change then costs the few
+ * processes that carry it (nft patch ∥ host batch, the VM batch, the marker batch). An unchanged
+ * state, the first apply, an apply with `full`, one after `fullEveryMs`, and any incremental apply
+ * that meets a surprise (a failed command, a planning problem) observe the host for real.
  */
-import { readdirSync } from "node:fs";
+import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { createLogger, type Logger } from "../../lib/log.ts";
 import { DataplaneErrors } from "../errors.ts";
-import type { ApplyResult, HostNetworkInspection, HostNetworkState, VpcDataplane, VpcInspection } from "../vpc-dataplane.ts";
+import type { ApplyOptions, ApplyResult, HostNetworkInspection, HostNetworkState, VpcDataplane, VpcInspection } from "../vpc-dataplane.ts";
+import { believedHost } from "./belief.ts";
 import { planDhcp, configureDhcpNs, dnsmasqPid, ensureDnsmasq, stopDnsmasq, type DhcpPlan } from "./dhcp.ts";
 import { CommandRunner } from "./exec.ts";
 import {
   bridgeName, namespaceNames, vniOfDevice, vxlanName, type NamespaceNames,
 } from "./names.ts";
-import { renderHostTables, NFT_TABLE } from "./nft-secgroups.ts";
-import { observeHost } from "./observe.ts";
+import { patchTables, renderHostTables, NFT_TABLE, type RenderedTables } from "./nft-secgroups.ts";
+import { observeHost, type Observed } from "./observe.ts";
 import { planHost, type Line, type VpcExtras } from "./plan-host.ts";
 import { configureRouterNs, planRouter } from "./router.ts";
 import { validateState, type NState } from "./validate.ts";
@@ -38,6 +46,19 @@ export interface LinuxVpcDataplaneOptions {
    * `inside`, `fdb`, `markers`, `dhcp`); used to simulate a crash half-way.
    */
   onStep?: (step: string) => void | Promise<void>;
+  /** Longest time between two full observations of the host (default 30 000 ms; 0: always observe). */
+  fullEveryMs?: number;
+}
+
+/** What the driver left on the host after its last successful apply. */
+interface Belief {
+  /** The desired state as given (JSON), to tell an unchanged state (a resync) from a change. */
+  key: string;
+  state: NState;
+  extras: Map<number, VpcExtras>;
+  tables: RenderedTables;
+  /** Non-owned link names from the last full observation. */
+  allLinks: Set<string>;
 }
 
 /**
@@ -53,6 +74,11 @@ export class LinuxVpcDataplane implements VpcDataplane {
   private readonly log: Logger;
   private readonly onStep: ((step: string) => void | Promise<void>) | undefined;
   private queue: Promise<unknown> = Promise.resolve();
+  private readonly fullEveryMs: number;
+  private belief: Belief | undefined;
+  private lastFull = 0;
+  /** Applies planned against the belief (no observation) that completed, and those that fell back. */
+  readonly stats = { incremental: 0, full: 0, fallbacks: 0 };
 
   constructor(options: LinuxVpcDataplaneOptions = {}) {
     this.run = new CommandRunner(options.netns);
@@ -60,17 +86,38 @@ export class LinuxVpcDataplane implements VpcDataplane {
     this.stateDir = options.stateDir ?? "/run/photon/novanet";
     this.log = options.logger ?? createLogger("novanet-dataplane");
     this.onStep = options.onStep;
+    this.fullEveryMs = options.fullEveryMs ?? 30_000;
   }
 
   /** Converges the host to `desired` (calls are serialised). See {@link VpcDataplane.apply}. */
-  async apply(desired: HostNetworkState): Promise<ApplyResult> {
+  async apply(desired: HostNetworkState, options: ApplyOptions = {}): Promise<ApplyResult> {
     const state = validateState(desired);
-    return this.serialise(() => this.converge(state));
+    const key = JSON.stringify(desired);
+    return this.serialise(async () => {
+      const b = this.belief;
+      let done: string[] = [];
+      if (!options.full && b && b.key !== key && performance.now() - this.lastFull < this.fullEveryMs) {
+        try {
+          const r = await this.converge(state, key, b);
+          this.stats.incremental++;
+          return r;
+        } catch (e) {
+          this.stats.fallbacks++;
+          // What the attempt changed is part of this apply's result.
+          const details = (e as { details?: { actions?: string[] } }).details;
+          done = details?.actions ?? [];
+          this.log.warn("incremental apply met a surprise; observing the host", { error: (e as Error).message });
+        }
+      }
+      const r = await this.converge(state, key, undefined);
+      this.stats.full++;
+      return done.length ? { changes: done.length + r.changes, actions: [...done, ...r.actions] } : r;
+    });
   }
 
   /** Removes everything the driver owns on the host. */
   teardown(): Promise<ApplyResult> {
-    return this.serialise(() => this.converge({ underlayIp: "0.0.0.0", vpcs: [], securityGroups: new Map() }));
+    return this.serialise(() => this.converge({ underlayIp: "0.0.0.0", vpcs: [], securityGroups: new Map() }, "", undefined));
   }
 
   private serialise<T>(fn: () => Promise<T>): Promise<T> {
@@ -83,17 +130,29 @@ export class LinuxVpcDataplane implements VpcDataplane {
     if (this.onStep) await this.onStep(name);
   }
 
-  private async converge(state: NState): Promise<ApplyResult> {
-    const obs = await observeHost(this.run);
+  /** One pass: against the belief `from` (incremental) or a fresh observation (full). */
+  private async converge(state: NState, key: string, from: Belief | undefined): Promise<ApplyResult> {
+    this.belief = undefined; // until this pass has succeeded
+    const obs: Observed = from
+      ? believedHost(from.state, from.extras, from.allLinks, { families: [], chains: 0, rules: 0, elements: 0 })
+      : await observeHost(this.run);
+    if (from) {
+      // VMs' namespaces come and go without us: look them up (a stat each, no process).
+      for (const v of state.vpcs) {
+        for (const p of v.ports) if (p.device.kind === "veth" && existsSync(`/run/netns/${p.device.netns}`)) obs.netns.add(p.device.netns);
+      }
+    }
     const extras = new Map<number, VpcExtras>();
     const dhcpPlans: DhcpPlan[] = [];
     for (const v of state.vpcs) {
-      const router = planRouter(v, this.ns.router(v.vni));
+      const router = planRouter(v, this.ns.router(v.vni), this.stateDir);
       const dhcp = planDhcp(v, this.ns.dhcp(v.vni), this.stateDir);
       if (dhcp) dhcpPlans.push(dhcp);
+      if (router?.ra) dhcpPlans.push(router.ra);
       extras.set(v.vni, { ...(router ? { router } : {}), ...(dhcp ? { dhcp } : {}) });
     }
     const plan = planHost(state, obs, this.ns, extras);
+    if (from && plan.errors.length) throw new Error(plan.errors.map((e) => e.message).join("; "));
     const actions: string[] = [];
     const errors = [...plan.errors];
     const failed = new Set(errors.map((e) => e.owner));
@@ -113,27 +172,43 @@ export class LinuxVpcDataplane implements VpcDataplane {
     }
     await this.step("namespaces");
 
-    // 2. Security groups before any new port comes up, so its first packet is filtered.
+    // 2. Security groups and devices. A new port's VM end comes up only in step 3, so its first
+    // packet is filtered even though the tables load while the devices are created.
     const tables = renderHostTables(state);
-    const nftSame = tables.present
-      ? obs.nft.hash === tables.hash && obs.nft.chains === tables.chains && obs.nft.rules === tables.rules &&
-        obs.nft.families.length === 2
-      : obs.nft.families.length === 0;
-    if (!nftSame) {
+    let nftScript: string | undefined;
+    if (from) nftScript = patchTables(from.tables, tables) ?? tables.script;
+    else {
+      const nftSame = tables.present
+        ? obs.nft.hash === tables.hash && obs.nft.chains === tables.chains && obs.nft.rules === tables.rules &&
+          obs.nft.elements === tables.elements &&
+          obs.nft.families.length === 2
+        : obs.nft.families.length === 0;
+      if (!nftSame) nftScript = tables.script;
+    }
+    const loadNft = async () => {
+      if (!nftScript) return;
       try {
-        await this.run.nftLoad(undefined, tables.script);
-        actions.push(tables.present ? `nft replace table ${NFT_TABLE} (${tables.rules} rules)` : `nft delete table ${NFT_TABLE}`);
+        await this.run.nftLoad(undefined, nftScript);
+        actions.push(
+          nftScript !== tables.script
+            ? `nft patch table ${NFT_TABLE} (${nftScript.split("\n").length - 1} commands)`
+            : tables.present ? `nft replace table ${NFT_TABLE} (${tables.rules} rules)` : `nft delete table ${NFT_TABLE}`,
+        );
       } catch (e) {
         errors.push({ owner: "nft", message: (e as Error).message });
       }
-    }
+    };
+    // Forwarding entries need their VXLAN device: with none being created they go along too.
+    const fdbNow = !plan.creates.some((l) => l.line.includes(" type vxlan "));
+    await Promise.all([
+      loadNft(),
+      this.batch(undefined, plan.creates.filter((l) => !failed.has(l.owner)), actions, errors, failed),
+      fdbNow ? this.bridgeBatch(plan.fdb, actions, errors, failed) : undefined,
+    ]);
     await this.step("nft");
-
-    // 3. Devices.
-    await this.batch(undefined, plan.creates.filter((l) => !failed.has(l.owner)), actions, errors, failed);
     await this.step("creates");
 
-    // 4. Inside namespaces: VM ends, routers, DHCP addresses (in parallel).
+    // 3. Inside namespaces: VM ends, routers, DHCP addresses; VXLAN forwarding entries if not yet (in parallel).
     await Promise.all([
       ...[...plan.vm].map(([ns, lines]) => this.batch(ns, lines.filter((l) => !failed.has(l.owner)), actions, errors, failed)),
       ...plan.routers.map(async (rp) => {
@@ -156,9 +231,9 @@ export class LinuxVpcDataplane implements VpcDataplane {
           failed.add(owner);
         }
       }),
+      fdbNow ? undefined : this.bridgeBatch(plan.fdb, actions, errors, failed),
     ]);
     await this.step("inside");
-    await this.bridgeBatch(plan.fdb, actions, errors, failed);
     await this.step("fdb");
 
     // 5. Completion markers, last.
@@ -167,7 +242,8 @@ export class LinuxVpcDataplane implements VpcDataplane {
 
     // 6. dnsmasq: running with the current files.
     for (const dp of dhcpPlans) {
-      const owner = `dhcp:${this.ns.vniOf(dp.ns)?.vni}`;
+      const o = this.ns.vniOf(dp.ns);
+      const owner = `${o?.kind}:${o?.vni}`;
       if (failed.has(owner)) continue;
       try {
         actions.push(...(await ensureDnsmasq(this.run, dp)));
@@ -177,19 +253,22 @@ export class LinuxVpcDataplane implements VpcDataplane {
     }
     await this.step("dhcp");
 
-    if (actions.length) this.log.info("applied", { changes: actions.length, netns: this.run.hostNetns });
+    if (actions.length) this.log.info("applied", { changes: actions.length, netns: this.run.hostNetns, incremental: from !== undefined });
     if (errors.length) {
       throw DataplaneErrors.CommandFailed(`apply incomplete: ${errors.map((e) => e.message).join("; ")}`, {
         details: { errors, actions },
       });
     }
+    const allLinks = from ? from.allLinks : new Set([...obs.allLinks].filter((n) => !obs.links.has(n)));
+    this.belief = { key, state, extras, tables, allLinks };
+    if (!from) this.lastFull = performance.now();
     return { changes: actions.length, actions };
   }
 
   private ownedDhcpDirs(): string[] {
     try {
       return readdirSync(this.stateDir)
-        .filter((n) => this.ns.vniOf(n)?.kind === "dhcp")
+        .filter((n) => this.ns.vniOf(n) !== undefined)
         .map((n) => join(this.stateDir, n));
     } catch {
       return [];

@@ -23,9 +23,15 @@ export const dhcpLegName = (vni: number): string => `pcd-${vni.toString(16)}`;
 
 /** Host device of a port: `pcp-`/`pct-` and 11 hex digits of the port id's SHA-256. */
 export function portDeviceName(portId: string, kind: "veth" | "tap"): string {
-  const h = createHash("sha256").update(portId).digest("hex").slice(0, 11);
+  let h = portHashes.get(portId);
+  if (h === undefined) {
+    h = createHash("sha256").update(portId).digest("hex").slice(0, 11);
+    if (portHashes.size >= 100_000) portHashes.clear(); // bounded; recomputing is cheap
+    portHashes.set(portId, h);
+  }
   return `${kind === "veth" ? "pcp" : "pct"}-${h}`;
 }
+const portHashes = new Map<string, string>();
 
 /** VNI encoded in one of our per-VPC device names, or undefined. */
 export function vniOfDevice(name: string): number | undefined {

@@ -38,7 +38,17 @@ export interface Observed {
   /** Every network namespace name. */
   netns: Set<string>;
   /** The security-group tables, if present. */
-  nft: { families: string[]; hash?: string; chains: number; rules: number };
+  nft: NftObserved;
+}
+
+/** The security-group tables as found: families present, the state hash, chain and rule counts. */
+export interface NftObserved {
+  families: string[];
+  hash?: string;
+  chains: number;
+  rules: number;
+  /** Elements of the tables' named sets and maps. */
+  elements: number;
 }
 
 interface IpLink {
@@ -114,7 +124,7 @@ export async function observeHost(run: CommandRunner): Promise<Observed> {
     fdbMaster: new Map(),
     neigh: new Map(),
     netns: new Set(),
-    nft: { families: [], chains: 0, rules: 0 },
+    nft: { families: [], chains: 0, rules: 0, elements: 0 },
   };
   for (const l of links) {
     obs.allLinks.add(l.ifname);
@@ -128,6 +138,8 @@ export async function observeHost(run: CommandRunner): Promise<Observed> {
     if (table && table.name === NFT_TABLE) obs.nft.families.push(table.family);
     const chain = item.chain as { table: string } | undefined;
     if (chain && chain.table === NFT_TABLE) obs.nft.chains++;
+    const set = (item.set ?? item.map) as { table: string; elem?: unknown[] } | undefined;
+    if (set && set.table === NFT_TABLE) obs.nft.elements += set.elem?.length ?? 0;
     const rule = item.rule as { table: string; chain: string; comment?: string } | undefined;
     if (rule && rule.table === NFT_TABLE) {
       obs.nft.rules++;

@@ -52,11 +52,12 @@ export interface VpcExtras {
   dhcp?: DhcpPlan;
 }
 
-function portSpec(p: NPort, v: NVpc) {
+/** What a port's completion marker covers (a change recreates the port). */
+export function portSpec(p: NPort, v: NVpc) {
   const d = p.device;
   return d.kind === "veth"
     ? { kind: d.kind, netns: d.netns, ifname: d.ifname ?? "eth0", configure: d.configure !== false, mac: p.mac,
-        mtu: v.mtu, addrs: p.addrs, gateway: p.gateway ?? null, bridge: bridgeName(v.vni) }
+        mtu: v.mtu, addrs: p.addrs, gateway: p.gateway ?? null, ...(p.gateway6 ? { gateway6: p.gateway6 } : {}), bridge: bridgeName(v.vni) }
     : { kind: d.kind, mtu: v.mtu, bridge: bridgeName(v.vni) };
 }
 
@@ -143,9 +144,11 @@ export function planHost(state: NState, obs: Observed, ns: NamespaceNames, extra
         const ifn = d.ifname ?? "eth0";
         c(`link add ${dev} mtu ${M} master ${br} up type veth peer name ${ifn} address ${p.mac} mtu ${M} netns ${d.netns}`, p.id);
         const lines = d.configure === false ? [`link set ${ifn} up`] : [
-          ...p.addrs.map((a) => `addr add ${a} dev ${ifn}`),
+          // IPv6: no duplicate-address detection (novanet's IPAM owns the addresses), usable at once.
+          ...p.addrs.map((a) => (a.includes(":") ? `addr add ${a} dev ${ifn} nodad` : `addr add ${a} dev ${ifn}`)),
           `link set ${ifn} up`,
           ...(p.gateway ? [`route replace default via ${p.gateway} dev ${ifn}`] : []),
+          ...(p.gateway6 ? [`route replace ::/0 via ${p.gateway6} dev ${ifn}`] : []),
         ];
         const vmLines = plan.vm.get(d.netns) ?? [];
         vmLines.push(...lines.map((line) => ({ line, owner: p.id })));

@@ -6,8 +6,16 @@
  * then SNAT of the subnets behind the external address. The router is distributed: each host of
  * the VPC runs an identical gateway (same IP and MAC) that never crosses the overlay, because the
  * VXLAN port does not learn and no flooding entry exists.
+ *
+ * IPv6 subnets: the gateway addresses sit on `vpc0` beside a link-local address derived from the
+ * gateway MAC (so it too is the same on every host), the namespace forwards IPv6 (no NAT66), and
+ * a dnsmasq that serves no addresses sends router advertisements (default router, Managed flag:
+ * addresses come from the VPC's DHCPv6, dhcp.ts).
  */
+import { join } from "node:path";
+import { addrLines, type AddrInfo, type DhcpPlan } from "./dhcp.ts";
 import type { CommandRunner } from "./exec.ts";
+import { linkLocalOf } from "./ip.ts";
 import { INNER, doneAlias } from "./names.ts";
 import type { NVpc } from "./validate.ts";
 
@@ -23,13 +31,19 @@ export interface RouterPlan {
   nftScript: string;
   /** Completion marker for the router leg's ifalias. */
   alias: string;
+  /** The router-advertisement daemon (IPv6 subnets with a gateway), run like the DHCP dnsmasq. */
+  ra?: DhcpPlan;
 }
 
 /** Plans the router of `v` in namespace `ns`; undefined when the VPC has no router. */
-export function planRouter(v: NVpc, ns: string): RouterPlan | undefined {
+export function planRouter(v: NVpc, ns: string, stateDir: string): RouterPlan | undefined {
   const r = v.router;
   if (!r) return undefined;
-  const vpcAddrs = v.subnets.filter((s) => s.gatewayIp).map((s) => `${s.gatewayIp}/${s.net.prefix}`).sort();
+  const v6 = v.subnets.filter((s) => s.gatewayIp && s.net.version === 6).sort((a, b) => a.network.localeCompare(b.network));
+  const vpcAddrs = [
+    ...v.subnets.filter((s) => s.gatewayIp).map((s) => `${s.gatewayIp}/${s.net.prefix}`),
+    ...(v6.length ? [`${linkLocalOf(r.gatewayMac)}/64`] : []),
+  ].sort();
   const ext = r.external;
   const fips = [...r.floatingIps].sort((a, b) => a.ip.localeCompare(b.ip));
   const extAddrs = ext ? [ext.ip, ...fips.map((f) => `${f.ip}/32`)].sort() : [];
@@ -44,7 +58,8 @@ export function planRouter(v: NVpc, ns: string): RouterPlan | undefined {
     }
     const extIp = ext.ip.split("/")[0]!;
     if (ext.snat !== false && v.subnets.length) {
-      post.push(`oifname "${x}" ip saddr { ${v.subnets.map((s) => s.network).join(", ")} } snat to ${extIp}`);
+      const v4 = v.subnets.filter((s) => s.net.version === 4);
+      if (v4.length) post.push(`oifname "${x}" ip saddr { ${v4.map((s) => s.network).join(", ")} } snat to ${extIp}`);
     }
     lines.push(
       `table ip ${ROUTER_TABLE} {`,
@@ -69,12 +84,30 @@ export function planRouter(v: NVpc, ns: string): RouterPlan | undefined {
     ...(ext ? { defaultGateway: ext.gatewayIp } : {}),
   };
   plan.alias = doneAlias({ ...plan, mac: r.gatewayMac, mtu: v.mtu, bridge: ext?.bridge });
+  if (v6.length) {
+    const dir = join(stateDir, ns);
+    const conf = [
+      `interface=${INNER.routerVpc}`,
+      "bind-interfaces",
+      "except-interface=lo",
+      "port=0",
+      "no-resolv",
+      "no-hosts",
+      "no-poll",
+      "leasefile-ro",
+      `pid-file=${join(dir, "dnsmasq.pid")}`,
+      `log-facility=${join(dir, "dnsmasq.log")}`,
+      `dhcp-hostsfile=${join(dir, "hosts")}`,
+      `dhcp-optsfile=${join(dir, "opts")}`,
+      "enable-ra",
+      `ra-param=${INNER.routerVpc},mtu:${v.mtu},30,1800`,
+      // Stateful ranges set the Managed flag; no client is known here, so none gets an answer.
+      ...v6.map((s, i) => `dhcp-range=set:sn${i},${s.network.split("/")[0]},static,${s.net.prefix},86400s`),
+      "dhcp-ignore=tag:!known",
+    ].join("\n") + "\n";
+    plan.ra = { ns, dir, addrs: [], conf, hosts: "", opts: "", alias: "" };
+  }
   return plan;
-}
-
-interface AddrInfo {
-  ifname: string;
-  addr_info?: { family: string; local: string; prefixlen: number; scope?: string }[];
 }
 
 /**
@@ -91,10 +124,9 @@ export async function configureRouterNs(run: CommandRunner, plan: RouterPlan): P
   for (const [dev, wanted] of Object.entries(want)) {
     const cur = addrs.find((a) => a.ifname === dev);
     if (!cur) continue;
-    const have = new Set((cur.addr_info ?? []).filter((a) => a.family === "inet").map((a) => `${a.local}/${a.prefixlen}`));
-    for (const a of have) if (!wanted.includes(a)) lines.push(`addr del ${a} dev ${dev}`);
-    for (const a of wanted) if (!have.has(a)) lines.push(`addr add ${a} dev ${dev}`);
-    if (dev === INNER.routerExt) lines.push(`link set ${dev} addrgenmode none`, `link set ${dev} up`);
+    if (dev === INNER.routerExt) lines.push(`link set ${dev} addrgenmode none`);
+    lines.push(...addrLines(dev, cur, wanted));
+    if (dev === INNER.routerExt) lines.push(`link set ${dev} up`);
   }
   const gw = routes.find((r) => r.dst === "default");
   if (plan.defaultGateway && (gw?.gateway !== plan.defaultGateway || gw?.dev !== INNER.routerExt)) {
@@ -105,7 +137,8 @@ export async function configureRouterNs(run: CommandRunner, plan: RouterPlan): P
   await run.ipBatch(plan.ns, lines);
   const sysctl =
     "echo 1 > /proc/sys/net/ipv4/ip_forward && echo 0 > /proc/sys/net/ipv4/conf/all/send_redirects && " +
+    "echo 1 > /proc/sys/net/ipv6/conf/all/forwarding && " +
     `echo 0 > /proc/sys/net/ipv4/conf/${INNER.routerVpc}/send_redirects && nft -f -`;
-  await run.run(["ip", "netns", "exec", plan.ns, "sh", "-c", sysctl], plan.nftScript);
+  await run.run(run.inNs(plan.ns, ["sh", "-c", sysctl]), plan.nftScript);
   return [...lines.map((l) => `ip -n ${plan.ns} ${l}`), `nft -f - (router ${plan.ns})`];
 }

@@ -101,7 +101,7 @@ export class Testbed {
   }
 
   /** Starts a probe server inside `ns` and waits for it to be ready. */
-  async serve(ns: string, kind: "tcp-listen" | "udp-echo", port: number): Promise<void> {
+  async serve(ns: string, kind: "tcp-listen" | "tcp-listen6" | "udp-echo", port: number): Promise<void> {
     const p = Bun.spawn({ cmd: ["ip", "netns", "exec", ns, process.execPath, PROBE, kind, String(port)], stdout: "pipe", stderr: "inherit" });
     this.procs.push(p);
     const reader = p.stdout.getReader();

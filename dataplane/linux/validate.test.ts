@@ -1,7 +1,8 @@
 import { describe, expect, it } from "bun:test";
 import type { HostNetworkState } from "../vpc-dataplane.ts";
 import { OWNED_DEVICE, portDeviceName } from "./names.ts";
-import { renderHostTables } from "./nft-secgroups.ts";
+import { bigToIp, cidrContains, ipToBig, linkLocalOf, parseCidr } from "./ip.ts";
+import { patchTables, renderHostTables } from "./nft-secgroups.ts";
 import { validateState } from "./validate.ts";
 
 const base = (): HostNetworkState => ({
@@ -85,5 +86,68 @@ describe("renderHostTables", () => {
     s.securityGroups[0]!.rules = [{ direction: "ingress", remote: { groupId: "sg", memberIps: [] } }];
     const r = renderHostTables(validateState(s));
     expect(r.script).not.toContain("saddr { }");
+  });
+});
+
+describe("IPv6 in the desired state", () => {
+  const dual = (): HostNetworkState => {
+    const s = base();
+    s.vpcs[0]!.subnets.push({ id: "s6", cidr: "fd00:1:0:1::/64", gatewayIp: "fd00:1:0:1::1" });
+    s.vpcs[0]!.ports[0]!.ips.push("FD00:1:0:1:0::5");
+    return s;
+  };
+
+  it("resolves IPv6 addresses to their subnet, canonical, with a gateway per family", () => {
+    const p = validateState(dual()).vpcs[0]!.ports[0]!;
+    expect(p.ips).toEqual(["10.0.0.5", "fd00:1:0:1::5"]);
+    expect(p.addrs).toEqual(["10.0.0.5/24", "fd00:1:0:1::5/64"]);
+    expect([p.gateway, p.gateway6]).toEqual(["10.0.0.1", "fd00:1:0:1::1"]);
+  });
+
+  it("rejects an IPv6 address outside every subnet and a gateway of the wrong family", () => {
+    const s = dual();
+    s.vpcs[0]!.ports[0]!.ips = ["fd00:1:0:2::5"];
+    expect(code(() => validateState(s))).toStartWith("DATAPLANE:InvalidState vpcs.0.ports.0.ips.0");
+    const t = dual();
+    t.vpcs[0]!.subnets[1]!.gatewayIp = "10.0.0.1";
+    expect(code(() => validateState(t))).toStartWith("DATAPLANE:InvalidState vpcs.0.subnets.1.gatewayIp");
+  });
+
+  it("dispatches IPv6 by address and always lets neighbour discovery through, before conntrack's invalid drop", () => {
+    const r = renderHostTables(validateState(dual()));
+    expect(r.script).toContain("ip6 saddr vmap @eg6_64");
+    expect(r.script).toMatch(/add element inet photon_novanet eg6_64 \{ fd00:1:0:1::5 : goto eg_/);
+    expect(r.script).toMatch(/add element inet photon_novanet in6_64 \{ fd00:1:0:1::5 : goto in_/);
+    expect(r.script.indexOf("nd-neighbor-solicit, nd-neighbor-advert } accept")).toBeLessThan(r.script.indexOf("ct state invalid counter drop"));
+    expect(r.script).toContain("ether type ip6 ip6 saddr { fd00:1:0:1::5 } accept");
+  });
+});
+
+describe("patchTables", () => {
+  it("touches only the chains that differ, and adds and deletes chains in one transaction", () => {
+    const one = renderHostTables(validateState(base()));
+    const s = base();
+    s.vpcs[0]!.ports.push({ id: "p2", mac: "02:00:00:00:00:02", ips: ["10.0.0.6"], securityGroups: ["sg"], device: { kind: "tap" } });
+    const two = renderHostTables(validateState(s));
+    const up = patchTables(one, two)!;
+    expect(up).toMatch(/^add chain inet photon_novanet eg_/m);
+    expect(up).toMatch(/^add chain bridge photon_novanet ps_/m);
+    expect(up).toMatch(/^add element inet photon_novanet eg4_64 \{ 10.0.0.6 : goto eg_/m);
+    // Constant work: neither the dispatch chains nor the groups' chains are rewritten.
+    expect(up).not.toMatch(/^(add|flush) chain \S+ photon_novanet (vpc_|ing_|sg[ei]_|prerouting)/m);
+    const down = patchTables(two, one)!;
+    expect(down).toMatch(/^delete chain inet photon_novanet eg_/m);
+    expect(down.indexOf("delete element inet photon_novanet eg4_64 { 10.0.0.6 }")).toBeLessThan(down.indexOf("delete chain"));
+    expect(patchTables(two, two)).toBe("");
+    expect(patchTables(one, renderHostTables(validateState({ underlayIp: "192.0.2.1", vpcs: [], securityGroups: [] })))).toBeUndefined();
+  });
+});
+
+describe("ip helpers", () => {
+  it("parses both families and prints IPv6 canonically", () => {
+    expect(bigToIp(ipToBig("2001:DB8:0:0:1:0:0:1")!.value, 6)).toBe("2001:db8::1:0:0:1");
+    expect(cidrContains(parseCidr("fd00:1::/48")!, "fd00:1:0:ffff::1")).toBe(true);
+    expect(cidrContains(parseCidr("fd00:1::/48")!, "10.0.0.1")).toBe(false);
+    expect(linkLocalOf("02:70:63:00:06:06")).toBe("fe80::70:63ff:fe00:606");
   });
 });

@@ -8,7 +8,7 @@ import { isIPv4, isIP } from "node:net";
 import { z } from "zod";
 import { DataplaneErrors } from "../errors.ts";
 import type { HostNetworkState, PortState, RouterState, SecurityGroupState, SubnetState } from "../vpc-dataplane.ts";
-import { cidrContains, cidrOverlap, cidrText, parseCidr4, type Cidr4 } from "./ipv4.ts";
+import { bigToIp, cidrContains, cidrOverlap, cidrText, ipToBig, parseCidr, type Cidr } from "./ip.ts";
 import { routerMac } from "./names.ts";
 
 const ipv4 = z.string().refine((s) => isIPv4(s), "not an IPv4 address");
@@ -16,7 +16,14 @@ const mac = z
   .string()
   .regex(/^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/, "not a lower-case MAC")
   .refine((m) => (parseInt(m.slice(0, 2), 16) & 1) === 0, "not a unicast MAC");
-const cidr = z.string().refine((s) => parseCidr4(s) !== undefined, "not an IPv4 CIDR");
+const anyIp = z.string().refine((s) => isIP(s) !== 0, "not an IP address");
+const cidr = z.string().refine((s) => parseCidr(s)?.version === 4, "not an IPv4 CIDR");
+const subnetCidr = z.string().refine((s) => parseCidr(s) !== undefined, "not an IPv4 or IPv6 CIDR");
+/** The canonical text of an address (IPv6 compressed lower case), as the kernel reports it. */
+const canon = (ip: string) => {
+  const n = ipToBig(ip);
+  return n ? bigToIp(n.value, n.version) : ip;
+};
 const anyCidr = z.string().refine((s) => {
   const [a, p, ...rest] = s.split("/");
   const v = isIP(a ?? "");
@@ -57,12 +64,12 @@ const stateSchema = z
             z
               .object({
                 id,
-                cidr,
-                gatewayIp: ipv4.optional(),
+                cidr: subnetCidr,
+                gatewayIp: anyIp.optional(),
                 dhcp: z
                   .object({
-                    serverIp: ipv4,
-                    dnsServers: z.array(ipv4),
+                    serverIp: anyIp,
+                    dnsServers: z.array(anyIp),
                     leaseSeconds: z.number().int().min(120).max(31536000).optional(),
                   })
                   .strict()
@@ -75,7 +82,7 @@ const stateSchema = z
               .object({
                 id,
                 mac,
-                ips: z.array(ipv4),
+                ips: z.array(anyIp),
                 securityGroups: z.array(id),
                 portSecurity: z.boolean().optional(),
                 device: z.union([
@@ -92,7 +99,7 @@ const stateSchema = z
               })
               .strict(),
           ),
-          remoteEndpoints: z.array(z.object({ mac, ips: z.array(ipv4), hostIp: ipv4 }).strict()),
+          remoteEndpoints: z.array(z.object({ mac, ips: z.array(anyIp), hostIp: ipv4 }).strict()),
           router: z
             .object({
               gatewayMac: mac.optional(),
@@ -118,17 +125,19 @@ const stateSchema = z
 
 /** A subnet with its parsed CIDR. */
 export interface NSubnet extends SubnetState {
-  net: Cidr4;
+  net: Cidr;
   /** Canonical network text (`10.0.0.0/24`). */
   network: string;
 }
 
 /** A port with its addresses resolved to subnets. */
 export interface NPort extends PortState {
-  /** `ip/prefix` of each fixed IP, in the order given. */
+  /** `ip/prefix` of each fixed IP, in the order given (IPv6 in canonical text). */
   addrs: string[];
-  /** Default gateway for the port (the gateway of its first IP's subnet), if any. */
+  /** Default IPv4 gateway for the port (the gateway of its first IPv4 address's subnet), if any. */
   gateway?: string;
+  /** Default IPv6 gateway for the port (the gateway of its first IPv6 address's subnet), if any. */
+  gateway6?: string;
 }
 
 /** A normalised VPC. */
@@ -201,12 +210,14 @@ export function validateState(desired: HostNetworkState): NState {
     zones.set(ctZone, v.vni);
 
     const subnets: NSubnet[] = v.subnets.map((sn, j) => {
-      const net = parseCidr4(sn.cidr)!;
+      const net = parseCidr(sn.cidr)!;
       const sp = `${vp}.subnets.${j}`;
-      if (net.prefix > 30) invalid(`${sp}.cidr`, "prefix longer than /30");
+      if (net.prefix > (net.version === 4 ? 30 : 126)) invalid(`${sp}.cidr`, `prefix longer than /${net.version === 4 ? 30 : 126}`);
       if (sn.gatewayIp && !cidrContains(net, sn.gatewayIp)) invalid(`${sp}.gatewayIp`, "outside the subnet");
       if (sn.dhcp && !cidrContains(net, sn.dhcp.serverIp)) invalid(`${sp}.dhcp.serverIp`, "outside the subnet");
-      return { ...sn, net, network: cidrText(net) };
+      const gatewayIp = sn.gatewayIp ? { gatewayIp: canon(sn.gatewayIp) } : {};
+      const dhcp = sn.dhcp ? { dhcp: { ...sn.dhcp, serverIp: canon(sn.dhcp.serverIp) } } : {};
+      return { ...sn, ...gatewayIp, ...dhcp, net, network: cidrText(net) };
     });
     subnets.forEach((a, j) =>
       subnets.slice(0, j).forEach((b) => {
@@ -228,7 +239,8 @@ export function validateState(desired: HostNetworkState): NState {
         if (vethTargets.has(target)) invalid(`${pp}.device`, `${target} used by two ports`);
         vethTargets.add(target);
       }
-      const addrs = p.ips.map((ip, k) => {
+      const pips = p.ips.map(canon);
+      const addrs = pips.map((ip, k) => {
         const sn = subnetOf(ip);
         if (!sn) invalid(`${pp}.ips.${k}`, `${ip} is in no subnet of the VPC`);
         if (ips.has(ip)) invalid(`${pp}.ips.${k}`, `${ip} used twice in the VPC`);
@@ -238,13 +250,17 @@ export function validateState(desired: HostNetworkState): NState {
       p.securityGroups.forEach((g, k) => {
         if (!groups.has(g)) invalid(`${pp}.securityGroups.${k}`, `unknown security group ${g}`);
       });
-      const gateway = p.ips[0] ? subnetOf(p.ips[0])?.gatewayIp : undefined;
-      return { ...p, addrs, ...(gateway ? { gateway } : {}) };
+      const first4 = pips.find((ip) => isIPv4(ip));
+      const first6 = pips.find((ip) => !isIPv4(ip));
+      const gateway = first4 ? subnetOf(first4)?.gatewayIp : undefined;
+      const gateway6 = first6 ? subnetOf(first6)?.gatewayIp : undefined;
+      return { ...p, ips: pips, addrs, ...(gateway ? { gateway } : {}), ...(gateway6 ? { gateway6 } : {}) };
     });
     v.remoteEndpoints.forEach((r, j) => {
       if (macs.has(r.mac)) invalid(`${vp}.remoteEndpoints.${j}.mac`, `MAC ${r.mac} is also a local port`);
       if (r.hostIp === s.underlayIp) invalid(`${vp}.remoteEndpoints.${j}.hostIp`, "is this host");
     });
+    const remoteEndpoints = v.remoteEndpoints.map((r) => ({ ...r, ips: r.ips.map(canon) }));
     let router: NVpc["router"];
     if (v.router) {
       router = { ...v.router, gatewayMac: v.router.gatewayMac ?? routerMac(v.vni) };
@@ -260,7 +276,7 @@ export function validateState(desired: HostNetworkState): NState {
       mtu: v.mtu ?? 1450,
       subnets,
       ports,
-      remoteEndpoints: v.remoteEndpoints,
+      remoteEndpoints,
       ...(router ? { router } : {}),
     };
   });

@@ -1,6 +1,7 @@
 /**
  * Tiny network probes run inside test namespaces (`ip netns exec NS bun probe.ts ...`):
  *   tcp-listen PORT            accept connections, answer with the peer's address, print "ready"
+ *   tcp-listen6 PORT           the same on IPv6 (and IPv4): bound to ::
  *   udp-echo PORT              answer each datagram with the sender's address, print "ready"
  *   tcp-connect IP PORT MS     exit 0 and print the answer when connected within MS, else exit 1
  *   udp-ask IP PORT MS         send a datagram, exit 0 and print the answer within MS, else exit 1
@@ -9,9 +10,9 @@ export {};
 
 const [cmd, a, b, c] = process.argv.slice(2);
 
-if (cmd === "tcp-listen") {
+if (cmd === "tcp-listen" || cmd === "tcp-listen6") {
   Bun.listen({
-    hostname: "0.0.0.0",
+    hostname: cmd === "tcp-listen6" ? "::" : "0.0.0.0",
     port: Number(a),
     socket: {
       open(s) {

@@ -2,10 +2,11 @@
  * `NovanetAgent`: the host agent. It registers the host (name → underlay address) in novanet's
  * state, reads all of `/photon/novanet/` at one revision, computes the host's desired state
  * (host-state.ts) and hands it to the data plane driver, which converges the host to exactly
- * that. It then watches the prefix and does it again after every change (changes arriving
- * together are coalesced), and every `resyncMs` anyway, which repairs drift. Because the driver
- * converges from any partial state, a crash or restart at any point is repaired by the next
- * pass. A failed apply is retried with backoff.
+ * that. It then watches the prefix and does it again right after every change (changes
+ * arriving while a pass runs are folded into the next; the data plane applies only what
+ * changed), and every `resyncMs` anyway with a full observation of the host, which repairs
+ * drift. Because the driver converges from any partial state, a crash or restart at any point is
+ * repaired by the next pass. A failed apply is retried with backoff.
  */
 import { existsSync } from "node:fs";
 import type { Logger } from "../../../lib/log.ts";
@@ -22,7 +23,10 @@ export interface NovanetAgentOptions {
   logger: Logger;
   /** Full re-apply period, also when nothing changed (drift repair); default 30 000 ms. */
   resyncMs?: number;
-  /** Wait after a change for more to arrive before applying; default 10 ms. */
+  /**
+   * Wait after a change for more to arrive before applying; default 0: the pass starts in a
+   * microtask (changes arriving while a pass runs are folded into the next one).
+   */
   coalesceMs?: number;
   /** Where to count passes, apply latency, the applied revision and the ports left out. */
   metrics?: Metrics;
@@ -37,6 +41,7 @@ export class NovanetAgent {
   private resync: ReturnType<typeof setInterval> | undefined;
   private running: Promise<void> | undefined;
   private again = false;
+  private queued = false;
   private force = false;
   private stopped = false;
   private lastState = "";
@@ -96,9 +101,10 @@ export class NovanetAgent {
   private kick(force: boolean): void {
     if (this.stopped) return;
     this.force ||= force;
-    if (this.timer) return;
-    this.timer = setTimeout(() => {
+    if (this.timer || this.queued) return;
+    const go = () => {
       this.timer = undefined;
+      this.queued = false;
       if (this.running) {
         this.again = true;
         return;
@@ -115,7 +121,13 @@ export class NovanetAgent {
           this.kick(false);
         }
       });
-    }, this.options.coalesceMs ?? 10);
+    };
+    const wait = this.options.coalesceMs ?? 0;
+    if (wait > 0) this.timer = setTimeout(go, wait);
+    else {
+      this.queued = true;
+      queueMicrotask(go);
+    }
   }
 
   /** Reads, plans and applies once; resolves with the revision read (a failed apply is logged and retried later). */
@@ -133,7 +145,8 @@ export class NovanetAgent {
     }
     const started = performance.now();
     try {
-      const r = await dataplane.apply(plan.state);
+      // A forced pass (start, resync, retry) observes the whole host; a change applies incrementally.
+      const r = await dataplane.apply(plan.state, { full: force });
       this.m?.seconds.observe((performance.now() - started) / 1000);
       this.m?.passes.inc({ result: "ok" });
       this.m?.revision.set(snap.revision);

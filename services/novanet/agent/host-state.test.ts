@@ -51,6 +51,7 @@ describe("planHostState", () => {
     expect(groups.sg_web).toEqual([
       { direction: "ingress", ethertype: "ipv4", protocol: "tcp", portMin: 80, portMax: 80, remote: { groupId: "sg_web", memberIps: ["10.0.0.11", "10.0.0.12"] } },
       { direction: "egress", ethertype: "ipv4" },
+      { direction: "ingress", ethertype: "ipv6", protocol: "icmpv6" }, // IPv6 rules are carried too
       { direction: "ingress", ethertype: "ipv4", protocol: 47, remote: { cidr: "10.9.0.0/16" } },
     ]);
     expect(groups.sg_gone).toEqual([]); // a vanished group allows nothing
@@ -70,5 +71,26 @@ describe("planHostState", () => {
     expect(skipped.map((s) => s.port)).toEqual(["port_04", "port_05"]);
     expect(state.vpcs[0]!.ports.map((p) => p.id)).toEqual(["port_01", "port_03"]);
     expect(planHostState(parseSnapshot(d), { name: "hv9", underlayIp: "192.0.2.9" }).state).toEqual({ underlayIp: "192.0.2.9", vpcs: [], securityGroups: [] });
+  });
+
+  it("carries IPv6 subnets, addresses (ports, remote endpoints, group members) and DHCPv6 with IPv6 DNS servers only", () => {
+    const v6: Vpc = { ...vpc, id: "vpc_6", cidr: "fd00:6::/48", vni: 6000 };
+    const s6: Subnet = { ...sn, id: "sn_6", vpc: "vpc_6", cidr: "fd00:6:0:1::/64", ipVersion: 6, gatewayIp: "fd00:6:0:1::1", dhcpServerIp: "fd00:6:0:1::2" };
+    const p6 = (id: string, h: string, ip: string): Port => ({ ...port(id, h, ip, ["sg_web"], `ns${id}`), vpc: "vpc_6", subnet: "sn_6" });
+    const d = docs({
+      "/photon/novanet/vpcs/vpc_6": v6,
+      "/photon/novanet/subnets/sn_6": s6,
+      "/photon/novanet/ports/port_61": p6("port_61", "hv1", "fd00:6:0:1::61"),
+      "/photon/novanet/ports/port_62": p6("port_62", "hv2", "fd00:6:0:1::62"),
+    });
+    const { state, skipped } = planHostState(parseSnapshot(d), { name: "hv1", underlayIp: "192.0.2.1" });
+    expect(skipped).toEqual([]);
+    const v = state.vpcs.find((x) => x.id === "vpc_6")!;
+    expect(v.subnets).toEqual([{ id: "sn_6", cidr: "fd00:6:0:1::/64", dhcp: { serverIp: "fd00:6:0:1::2", dnsServers: ["fd00::53"] } }]);
+    expect(v.ports.map((p) => p.ips)).toEqual([["fd00:6:0:1::61"]]);
+    expect(v.remoteEndpoints).toEqual([{ mac: "fa:16:00:00:00:62", ips: ["fd00:6:0:1::62"], hostIp: "192.0.2.2" }]);
+    const web = state.securityGroups.find((g) => g.id === "sg_web")!;
+    expect(web.rules[0]!.remote).toEqual({ groupId: "sg_web", memberIps: ["10.0.0.11", "10.0.0.12", "fd00:6:0:1::61", "fd00:6:0:1::62"] });
+    expect(state.vpcs.find((x) => x.id === "vpc_1")!.subnets[0]!.dhcp!.dnsServers).toEqual(["192.0.2.53"]);
   });
 });

@@ -3,14 +3,14 @@
  * their VPCs with subnets (gateways of subnets attached to a router), where the VPCs' other
  * ports live (remote endpoints: MAC + IPs behind the other host's underlay address), the
  * security groups of the local ports with remote groups resolved to their members' addresses,
- * and the VPCs' routers with the floating IPs of local ports. The Linux data plane carries IPv4
- * only: IPv6 addresses and rules are left out here.
+ * and the VPCs' routers with the floating IPs of local ports. Both families are carried (IPv6
+ * subnets, addresses, rules); floating IPs and the external network are IPv4.
  *
  * Defensive by design: the data plane validates the whole host state at once, so one port that
  * cannot be plugged (its namespace is missing, its host unknown) is left out — and reported —
  * rather than blocking every other port of the host.
  */
-import { isIPv4 } from "node:net";
+import { isIP } from "node:net";
 import type { HostNetworkState, PortState, SecurityGroupRule as DpRule, SecurityGroupState, VpcState } from "../../../dataplane/vpc-dataplane.ts";
 import { NOVANET_PREFIX } from "../store.ts";
 import type { AgentHost, FloatingIp, Port, Router, SecurityGroup, SecurityGroupRule, Subnet, Vpc } from "../types.ts";
@@ -54,12 +54,9 @@ export interface HostPlan {
   skipped: { port: string; reason: string }[];
 }
 
-const v4 = (ips: readonly string[]) => ips.filter((ip) => isIPv4(ip));
-
-function dpRule(r: SecurityGroupRule, members: (group: string) => string[]): DpRule | undefined {
-  if (r.ethertype !== "ipv4") return undefined;
-  const out: DpRule = { direction: r.direction, ethertype: "ipv4" };
-  if (r.protocol !== undefined) out.protocol = /^\d+$/.test(r.protocol) ? Number(r.protocol) : (r.protocol as "tcp" | "udp" | "icmp");
+function dpRule(r: SecurityGroupRule, members: (group: string) => string[]): DpRule {
+  const out: DpRule = { direction: r.direction, ethertype: r.ethertype };
+  if (r.protocol !== undefined) out.protocol = /^\d+$/.test(r.protocol) ? Number(r.protocol) : (r.protocol as "tcp" | "udp" | "icmp" | "icmpv6");
   if (r.portMin !== undefined) out.portMin = r.portMin;
   if (r.portMax !== undefined) out.portMax = r.portMax;
   if (r.icmpType !== undefined) out.icmpType = r.icmpType;
@@ -81,8 +78,8 @@ export function planHostState(snap: NovanetSnapshot, me: HostIdentity): HostPlan
       skipped.push({ port: p.id, reason: "its VPC or subnet is gone" });
       continue;
     }
-    if (v4(p.fixedIps).length === 0) {
-      skipped.push({ port: p.id, reason: "no IPv4 address (the Linux data plane is IPv4 only)" });
+    if (p.fixedIps.length === 0) {
+      skipped.push({ port: p.id, reason: "no address" });
       continue;
     }
     if (p.netns) {
@@ -104,7 +101,7 @@ export function planHostState(snap: NovanetSnapshot, me: HostIdentity): HostPlan
   const members = (g: string) => {
     let m = memberCache.get(g);
     if (!m) {
-      m = [...snap.ports.values()].filter((p) => p.securityGroups.includes(g)).flatMap((p) => v4(p.fixedIps)).sort();
+      m = [...snap.ports.values()].filter((p) => p.securityGroups.includes(g)).flatMap((p) => p.fixedIps).sort();
       memberCache.set(g, m);
     }
     return m;
@@ -116,20 +113,20 @@ export function planHostState(snap: NovanetSnapshot, me: HostIdentity): HostPlan
     const vpc = snap.vpcs.get(vid)!;
     const router = [...snap.routers.values()].find((r) => r.vpc === vid);
     const attached = new Set(router?.subnets ?? []);
-    const subnets = [...snap.subnets.values()].filter((s) => s.vpc === vid && s.ipVersion === 4).sort((a, b) => a.id.localeCompare(b.id));
+    const subnets = [...snap.subnets.values()].filter((s) => s.vpc === vid).sort((a, b) => a.id.localeCompare(b.id));
     const ports: PortState[] = local.filter((p) => p.vpc === vid).map((p) => ({
       id: p.id,
       mac: p.mac,
-      ips: v4(p.fixedIps),
+      ips: [...p.fixedIps],
       securityGroups: [...p.securityGroups].sort(),
       portSecurity: p.portSecurity,
       device: p.netns ? { kind: "veth", netns: p.netns, configure: true } : { kind: "tap" },
     }));
     const remoteEndpoints = [...snap.ports.values()]
-      .filter((p) => p.vpc === vid && p.host && p.host !== me.name && v4(p.fixedIps).length > 0)
+      .filter((p) => p.vpc === vid && p.host && p.host !== me.name && p.fixedIps.length > 0)
       .flatMap((p) => {
         const ip = hostIp(p.host);
-        return ip && ip !== me.underlayIp ? [{ mac: p.mac, ips: v4(p.fixedIps), hostIp: ip }] : [];
+        return ip && ip !== me.underlayIp ? [{ mac: p.mac, ips: [...p.fixedIps], hostIp: ip }] : [];
       })
       .sort((a, b) => a.mac.localeCompare(b.mac));
     const state: VpcState = {
@@ -139,7 +136,7 @@ export function planHostState(snap: NovanetSnapshot, me: HostIdentity): HostPlan
         id: s.id,
         cidr: s.cidr,
         ...(attached.has(s.id) ? { gatewayIp: s.gatewayIp } : {}),
-        ...(s.dhcp && s.dhcpServerIp ? { dhcp: { serverIp: s.dhcpServerIp, dnsServers: v4(s.dnsServers) } } : {}),
+        ...(s.dhcp && s.dhcpServerIp ? { dhcp: { serverIp: s.dhcpServerIp, dnsServers: s.dnsServers.filter((d) => isIP(d) === s.ipVersion) } } : {}),
       })),
       ports,
       remoteEndpoints,
@@ -161,7 +158,7 @@ export function planHostState(snap: NovanetSnapshot, me: HostIdentity): HostPlan
   const securityGroups: SecurityGroupState[] = groupIds.map((id) => {
     const g = snap.secgroups.get(id);
     // A group that vanished filters as "allow nothing", never as "no filtering".
-    return { id, rules: g ? g.rules.flatMap((r) => dpRule(r, members) ?? []) : [] };
+    return { id, rules: g ? g.rules.map((r) => dpRule(r, members)) : [] };
   });
   return { state: { underlayIp: me.underlayIp, vpcs, securityGroups }, skipped };
 }

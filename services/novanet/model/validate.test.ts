@@ -48,7 +48,7 @@ describe("checkSubnet", () => {
   it("handles IPv6 subnets in an IPv6 VPC without DHCP", () => {
     const s = checkSubnet({ cidr: "fd00:0:0:1::/64" }, "fd00::/48", []);
     expect(s).toMatchObject({ ipVersion: 6, gatewayIp: "fd00:0:0:1::1", dhcp: false });
-    expect(code(() => checkSubnet({ cidr: "fd00:0:0:1::/64", dhcp: true }, "fd00::/48", []))).toBe("NOVANET:InvalidArgument");
+    expect(checkSubnet({ cidr: "fd00:0:0:1::/64", dhcp: true }, "fd00::/48", []).dhcp).toBe(true); // stateful DHCPv6
     expect(code(() => checkSubnet({ cidr: "10.0.0.0/24" }, "fd00::/48", []))).toBe("NOVANET:OutOfRange");
   });
 });

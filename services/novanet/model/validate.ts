@@ -57,7 +57,8 @@ export type CheckedSubnet = Pick<Subnet, "cidr" | "ipVersion" | "gatewayIp" | "d
 
 /**
  * Validates a subnet against its VPC's CIDR and the VPC's other subnets; fills the defaults
- * (gateway: the first host address; pools: every address after the gateway; DHCP on for IPv4).
+ * (gateway: the first host address; pools: every address after the gateway; DHCP on for IPv4,
+ * off unless asked for IPv6 — where it is stateful DHCPv6 handing each port its fixed address).
  * @throws NOVANET:InvalidCidr, NOVANET:Overlap, NOVANET:OutOfRange, NOVANET:InvalidArgument.
  */
 export function checkSubnet(spec: SubnetSpec, vpcCidr: string, siblings: readonly Pick<Subnet, "id" | "cidr">[]): CheckedSubnet {
@@ -72,7 +73,6 @@ export function checkSubnet(spec: SubnetSpec, vpcCidr: string, siblings: readonl
   const gwBig = ipToBig(gw)!.value;
   if (!assignable({ cidr, gatewayIp: "" }, gw)) throw NovanetErrors.OutOfRange(`gatewayIp ${gw} must be a host address of ${cidr}`, { details: { field: "gatewayIp" } });
   const dhcp = spec.dhcp ?? net.version === 4;
-  if (dhcp && net.version === 6) throw NovanetErrors.InvalidArgument("dhcp is not offered for IPv6 subnets yet (use SLAAC-less static addresses); set dhcp false", { details: { field: "dhcp" } });
   const dnsServers = (spec.dnsServers ?? []).map((d, i) => checkIp(d, `dnsServers[${i}]`));
   if (dnsServers.length > 5) throw NovanetErrors.InvalidArgument("at most 5 dnsServers", { details: { field: "dnsServers" } });
   let pools = spec.allocationPools;

@@ -136,12 +136,15 @@ describe.skipIf(reason !== undefined)("photon novanet-agent", () => {
     const port = await json(["port", "create", "p1", "--subnet", "a", "--host", "hv-e2e", "--netns", vmNs]);
     const dev = portDeviceName(port.id, "veth");
     let links = "";
-    for (let i = 0; i < 200 && !links.includes(dev); i++) {
+    let addrs = "";
+    // The host end appears a moment before the VM end is configured: wait for both.
+    for (let i = 0; i < 200 && !(links.includes(dev) && addrs.includes(port.fixedIps[0])); i++) {
       await Bun.sleep(25);
       links = await must(["ip", "-n", hostNs, "-br", "link"]);
+      addrs = await must(["ip", "-n", vmNs, "-br", "addr"]);
     }
     expect(links).toContain(dev);
-    expect(await must(["ip", "-n", vmNs, "-br", "addr"])).toContain(port.fixedIps[0]);
+    expect(addrs).toContain(port.fixedIps[0]);
     await json(["port", "delete", "p1"]);
     for (let i = 0; i < 200 && links.includes(dev); i++) {
       await Bun.sleep(25);
