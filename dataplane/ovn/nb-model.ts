@@ -116,7 +116,8 @@ function vpcRows(v: NVpc, index: number, add: Add, external: Map<string, Ref[]>,
   const gatewayMac = v.router?.gatewayMac;
   const dhcpByCidr = new Map<string, Ref>();
   for (const sn of v.subnets) {
-    if (!sn.dhcp) continue;
+    // DHCP_Options here are DHCPv4 (dhcpv4_options); IPv6 subnets get none yet (IPv4-only driver).
+    if (!sn.dhcp || sn.net.version !== 4) continue;
     const options: Record<string, string> = {
       server_id: sn.dhcp.serverIp,
       server_mac: gatewayMac ?? dhcpMac(v.vni),
@@ -198,6 +199,7 @@ function vpcRows(v: NVpc, index: number, add: Add, external: Map<string, Ref[]>,
       const extIp = ext.ip.split("/")[0]!;
       if (ext.snat !== false) {
         for (const sn of v.subnets) {
+          if (sn.net.version !== 4) continue; // no NAT66: IPv6 subnets are routed, never SNATed
           nat.push(add("NAT", "snat", `${v.id}/${sn.id}`, { type: "snat", external_ip: extIp, logical_ip: sn.network }));
         }
       }
