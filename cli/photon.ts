@@ -23,6 +23,12 @@ const commands: Record<string, { summary: string; load: () => Promise<{ run: (ar
     ]),
   ),
   ...Object.fromEntries(
+    (["vm", "flavor", "image"] as const).map((r) => [
+      r,
+      { summary: `manage plasmavmc ${r}s (photon ${r} help)`, load: async () => ({ run: (argv: string[]) => import("./commands/vm.ts").then((m) => m.runPlasmavmcResource(r, argv)) }) },
+    ]),
+  ),
+  ...Object.fromEntries(
     (["org", "project", "user", "group", "role", "binding", "credential", "accesskey"] as const).map((r) => [
       r,
       { summary: `manage iam ${r}s (photon ${r} help)`, load: async () => ({ run: (argv: string[]) => import("./commands/iam.ts").then((m) => m.runResource(r, argv)) }) },

@@ -190,6 +190,10 @@ export const plasmavmcSection = z
     agent_netns: z.string().default(""),
     /** The agent: novanet's namespace prefix on this host (its router namespaces serve metadata). */
     agent_ns_prefix: z.string().default("photon-"),
+    /** The agent: port of its WebSocket serial console endpoint (`photon vm console`). */
+    agent_console_port: portSchema.default(7102),
+    /** The agent: iam's URL (console callers are authorised there); empty: iam's port on loopback. */
+    agent_iam_url: z.string().default(""),
   })
   .strict();
 

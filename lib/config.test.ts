@@ -45,7 +45,7 @@ describe("loadConfig defaults", () => {
       lightningstor: { s3_port: 9000, region: "us-east-1", domain: "", max_object_mb: 5 * 1024, key_cache_seconds: 10 },
       plasmavmc: {
         http_port: 7100, grpc_port: 7101, image_max_bytes: 20 * 1024 ** 3, quota_vms: 20, quota_vcpus: 40, quota_memory_mib: 81920, quota_volumes: 20, delete_wait_seconds: 30,
-        agent_host: "", agent_vcpus: 0, agent_memory_mib: 0, agent_accel: "auto", agent_heartbeat_seconds: 10, agent_netns: "", agent_ns_prefix: "photon-",
+        agent_host: "", agent_vcpus: 0, agent_memory_mib: 0, agent_accel: "auto", agent_heartbeat_seconds: 10, agent_netns: "", agent_ns_prefix: "photon-", agent_console_port: 7102, agent_iam_url: "",
       },
     });
   });

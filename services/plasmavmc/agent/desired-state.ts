@@ -18,6 +18,10 @@ export interface DesiredVm {
   spec: VmSpec;
   /** Grace given to the guest when it is stopped (default 10000 ms). */
   stopDeadlineMs?: number;
+  /** Reboot requests so far: the agent resets a running VM when this exceeds what it applied. */
+  rebootSeq?: number;
+  /** The request last applied by an earlier agent (from its report), so a restart does not reboot again. */
+  appliedRebootSeq?: number;
 }
 
 /** The result of reading the directory: what is valid, and why the rest is not. */

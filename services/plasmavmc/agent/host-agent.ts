@@ -5,17 +5,27 @@
  * `running` means "keep running": a VM whose process ended is launched again, with exponential
  * backoff (1 s … 60 s) while launches fail. A VM with no desired entry is removed from the host.
  *
- * Rounds run one at a time, every `intervalMs` and at once when a VM exits.
+ * Rounds run one at a time, every `intervalMs` and at once when a VM exits (or `reconcile()` is
+ * called, e.g. on a chainfire watch event). The desired state comes from a directory
+ * (desired-state.ts) or from any `source` (the chainfire agent, cluster-agent.ts); a source that
+ * throws skips the round (never mistaken for "nothing desired"). `prepare` may hold a launch
+ * back (a tap not created yet), and `onObserved` receives what each round saw of each VM.
  */
 import type { Logger } from "../../../lib/log.ts";
 import type { Hypervisor, VmInstance, VmState } from "../hypervisor/hypervisor.ts";
-import { readDesiredState, type DesiredVm } from "./desired-state.ts";
+import { readDesiredState, type DesiredState, type DesiredVm } from "./desired-state.ts";
 
 /** Options of {@link HostAgent}. */
 export interface HostAgentOptions {
   hypervisor: Hypervisor;
-  /** Directory of `<id>.json` desired-state files. */
-  desiredDir: string;
+  /** Directory of `<id>.json` desired-state files (or give `source`). */
+  desiredDir?: string;
+  /** Where the desired state comes from when not a directory; throwing skips the round. */
+  source?: () => Promise<DesiredState>;
+  /** Called before a launch; a returned reason holds the launch back this round (no backoff). */
+  prepare?: (want: DesiredVm) => Promise<string | undefined>;
+  /** Called with what a round observed of each VM (`absent` also after removal). */
+  onObserved?: (vm: ObservedVm, want: DesiredVm | undefined) => void | Promise<void>;
   logger: Logger;
   /** Time between rounds (default 2000 ms). */
   intervalMs?: number;
@@ -27,6 +37,10 @@ export interface ObservedVm {
   state: VmState | "absent";
   pid?: number;
   reason?: string;
+  accelerator?: string;
+  machine?: string;
+  /** The last reboot request applied (DesiredVm.rebootSeq). */
+  rebootSeq?: number;
 }
 
 const codeOf = (e: unknown) => (e as { code?: string }).code;
@@ -44,6 +58,7 @@ export class HostAgent {
   private readonly backoff = new Map<string, { until: number; delayMs: number }>();
   private readonly reportedErrors = new Set<string>();
   private readonly observed = new Map<string, ObservedVm>();
+  private readonly rebooted = new Map<string, number>();
   private timer: ReturnType<typeof setTimeout> | undefined;
   private round: Promise<void> | undefined;
   private again = false;
@@ -100,12 +115,14 @@ export class HostAgent {
   }
 
   private async reconcileOnce(): Promise<void> {
-    const { logger, hypervisor, desiredDir } = this.options;
-    let desired;
+    const { logger, hypervisor, desiredDir, source } = this.options;
+    let desired: DesiredState;
     try {
-      desired = readDesiredState(desiredDir);
+      if (source) desired = await source();
+      else if (desiredDir) desired = readDesiredState(desiredDir);
+      else throw new Error("the agent has neither a desired-state directory nor a source");
     } catch (e) {
-      logger.error("cannot read desired state; skipping this round", { dir: desiredDir, error: (e as Error).message });
+      logger.error("cannot read desired state; skipping this round", { ...(desiredDir ? { dir: desiredDir } : {}), error: (e as Error).message });
       return;
     }
     for (const { file, error } of desired.errors) {
@@ -117,10 +134,20 @@ export class HostAgent {
     const ids = new Set([...desired.vms.keys(), ...this.held.keys(), ...(await hypervisor.list())]);
     for (const id of ids) {
       if (this.stopped) return;
+      const want = desired.vms.get(id);
       try {
-        await this.reconcileVm(id, desired.vms.get(id));
+        await this.reconcileVm(id, want);
       } catch (e) {
         logger.error("reconcile failed", { vm: id, code: codeOf(e), error: (e as Error).message });
+        this.observed.set(id, { ...(this.observed.get(id) ?? { id, state: "absent" }), reason: (e as Error).message });
+      }
+      if (this.options.onObserved) {
+        const o = this.observed.get(id) ?? { id, state: "absent" as const };
+        try {
+          await this.options.onObserved({ ...o, ...(this.rebooted.has(id) ? { rebootSeq: this.rebooted.get(id)! } : {}) }, want);
+        } catch (e) {
+          logger.warn("cannot report a VM's state", { vm: id, error: (e as Error).message });
+        }
       }
     }
     for (const id of this.observed.keys()) if (!ids.has(id)) this.observed.delete(id);
@@ -152,6 +179,7 @@ export class HostAgent {
       else await hypervisor.remove(id);
       this.held.delete(id);
       this.observed.delete(id);
+      this.rebooted.delete(id);
       logger.info("vm removed (no desired state)", { vm: id });
       return;
     }
@@ -179,6 +207,11 @@ export class HostAgent {
     if (!vm) {
       const b = this.backoff.get(id);
       if (b && Date.now() < b.until) return;
+      const wait = this.options.prepare ? await this.options.prepare(want) : undefined;
+      if (wait !== undefined) {
+        this.observed.set(id, { id, state: "absent", reason: wait });
+        return;
+      }
       try {
         vm = await hypervisor.launch(want.spec);
         this.backoff.delete(id);
@@ -192,11 +225,18 @@ export class HostAgent {
         return;
       }
       status = await vm.status();
+      this.rebooted.set(id, want.rebootSeq ?? 0); // a fresh boot satisfies every earlier reboot request
     }
+    if (!this.rebooted.has(id)) this.rebooted.set(id, want.appliedRebootSeq ?? want.rebootSeq ?? 0);
+    if ((want.rebootSeq ?? 0) > this.rebooted.get(id)! && status?.state === "running") {
+      await vm.reboot();
+      logger.info("vm rebooted", { vm: id });
+    }
+    this.rebooted.set(id, Math.max(this.rebooted.get(id)!, want.rebootSeq ?? 0));
     if (want.state === "paused" && status?.state === "running") await vm.pause();
     if (want.state === "running" && status?.state === "paused") await vm.resume();
     const now = await vm.status();
-    this.observed.set(id, { id, state: now.state, ...(now.pid ? { pid: now.pid } : {}), ...(now.reason ? { reason: now.reason } : {}) });
+    this.observed.set(id, { id, state: now.state, accelerator: now.accelerator, machine: now.machine, ...(now.pid ? { pid: now.pid } : {}), ...(now.reason ? { reason: now.reason } : {}) });
   }
 
   private hold(vm: VmInstance): void {

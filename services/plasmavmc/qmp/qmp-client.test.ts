@@ -125,6 +125,26 @@ describe.skipIf(!qemu)("QmpClient", () => {
     expect((await rejection(client.execute("query-status"))).code).toBe("PLASMAVMC:QmpDisconnected");
   });
 
+  it("waits for a QEMU that has bound its socket but does not listen yet (refused right after start)", async () => {
+    const sock = join(dir, "late.sock");
+    // A stand-in for QEMU starting: bind, listen 300 ms later, then greet and answer capabilities.
+    const script = [
+      "import json, socket, time, sys",
+      "s = socket.socket(socket.AF_UNIX); s.bind(sys.argv[1]); time.sleep(0.3); s.listen(1)",
+      "c, _ = s.accept(); c.sendall(b'{\"QMP\": {\"version\": {}, \"capabilities\": []}}\\r\\n')",
+      "m = json.loads(c.recv(4096)); c.sendall(json.dumps({'return': {}, 'id': m.get('id')}).encode() + b'\\r\\n'); time.sleep(1)",
+    ].join("\n");
+    const py = Bun.spawn(["/usr/bin/python3", "-c", script, sock], { stderr: "pipe" });
+    try {
+      for (let i = 0; i < 100 && !existsSync(sock); i++) await Bun.sleep(5);
+      const client = await QmpClient.connect(sock, { connectTimeoutMs: 3000 });
+      client.close();
+    } finally {
+      py.kill(9);
+      await py.exited;
+    }
+  });
+
   it("reports a missing socket as PLASMAVMC:QmpConnectFailed", async () => {
     const e = await rejection(QmpClient.connect(join(dir, "absent.sock")));
     expect(e.code).toBe("PLASMAVMC:QmpConnectFailed");

@@ -99,7 +99,7 @@ export class QmpClient extends EventEmitter<QmpClientEvents> {
   static async connect(socketPath: string, options: QmpClientOptions = {}): Promise<QmpClient> {
     const connectTimeoutMs = options.connectTimeoutMs ?? 5000;
     const commandTimeoutMs = options.commandTimeoutMs ?? 10_000;
-    const { socket, greeting, rest } = await new Promise<{ socket: Socket; greeting: QmpGreeting; rest: string }>(
+    const attempt = () => new Promise<{ socket: Socket; greeting: QmpGreeting; rest: string }>(
       (resolve, reject) => {
         const socket = createConnection({ path: socketPath });
         let buffered = "";
@@ -149,6 +149,21 @@ export class QmpClient extends EventEmitter<QmpClientEvents> {
         socket.on("data", onData);
       },
     );
+    // QEMU creates the socket file (bind) a moment before it listens: a refusal right after start
+    // is retried for a short while (a stale socket of a dead QEMU fails after that window).
+    const started = performance.now();
+    let connected: { socket: Socket; greeting: QmpGreeting; rest: string };
+    for (;;) {
+      try {
+        connected = await attempt();
+        break;
+      } catch (e) {
+        const refused = (e as PhotonError).code === "PLASMAVMC:QmpConnectFailed" && (e as PhotonError).details?.errno === "ECONNREFUSED";
+        if (!refused || performance.now() - started > Math.min(1000, connectTimeoutMs)) throw e;
+        await Bun.sleep(20);
+      }
+    }
+    const { socket, greeting, rest } = connected;
     const client = new QmpClient(socket, socketPath, greeting, commandTimeoutMs, rest);
     try {
       await client.execute("qmp_capabilities", undefined, { timeoutMs: connectTimeoutMs });

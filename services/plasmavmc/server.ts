@@ -1,0 +1,129 @@
+/**
+ * `startPlasmavmc`: one plasmavmc API server — state in chainfire (lib/etcd), REST with `/healthz`,
+ * `/readyz`, `/metrics` and `/openapi.json` (lib/http-server), gRPC (lib/grpc), every call
+ * authorised through iam, ports through novanet's API with the caller's token. Any number of
+ * servers may share one chainfire (every write is a transaction compared on what it read) and
+ * one image directory.
+ */
+import { readFileSync } from "node:fs";
+import { GrpcServer, type GrpcTlsOptions } from "../../lib/grpc/index.ts";
+import { startHttpServer, type HttpServer, type HttpTlsOptions } from "../../lib/http-server.ts";
+import type { Logger } from "../../lib/log.ts";
+import type { Metrics } from "../../lib/metrics.ts";
+import { IamGuard } from "../iam/guard.ts";
+import { addPlasmavmcGrpc, plasmavmcRestApp } from "./api/index.ts";
+import { PlasmavmcService } from "./service.ts";
+import { EtcdPlasmavmcStore } from "./store-etcd.ts";
+import type { QuotaKind } from "./types.ts";
+
+/** Options of startPlasmavmc. */
+export interface PlasmavmcServerOptions {
+  etcdEndpoints: string[];
+  /** iam's REST URL (the guard authenticates and authorises every call there). */
+  iamUrl: string;
+  host: string;
+  httpPort: number;
+  grpcPort: number;
+  /** novanet's REST URL. */
+  novanetUrl: string;
+  /** The local image store directory. */
+  imageDir: string;
+  imageMaxBytes?: number;
+  defaultQuota?: Partial<Record<QuotaKind, number>>;
+  /** How long a delete waits for the host agent (ms). */
+  deleteWaitMs?: number;
+  /** How long iam's decisions are reused (ms, default 1000). */
+  guardCacheMs?: number;
+  /**
+   * plasmavmc's service secret (its iam identity file): with it, calls are authorised in process
+   * from iam's policy feed; without it, by asking iam per call (ADR 0014).
+   */
+  serviceSecret?: string;
+  tls?: HttpTlsOptions;
+  logger: Logger;
+  metrics: Metrics;
+}
+
+/** A running server. */
+export interface PlasmavmcServer {
+  readonly http: HttpServer;
+  /** gRPC `host:port`. */
+  readonly grpcEndpoint: string;
+  readonly service: PlasmavmcService;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts a server; resolves once both APIs listen.
+ * @throws PHOTON:Unavailable when a port is taken.
+ */
+export async function startPlasmavmc(options: PlasmavmcServerOptions): Promise<PlasmavmcServer> {
+  const { logger } = options;
+  const store = new EtcdPlasmavmcStore({ endpoints: options.etcdEndpoints });
+  let http: HttpServer | undefined;
+  let grpc: GrpcServer | undefined;
+  const secret = options.serviceSecret;
+  const guard = new IamGuard(options.iamUrl, {
+    ...(options.guardCacheMs !== undefined ? { cacheMs: options.guardCacheMs } : {}),
+    ...(secret ? { feed: { token: () => secret }, logger } : {}),
+  });
+  try {
+    const service = new PlasmavmcService({
+      store,
+      guard,
+      logger,
+      novanetUrl: options.novanetUrl,
+      imageDir: options.imageDir,
+      ...(options.imageMaxBytes !== undefined ? { imageMaxBytes: options.imageMaxBytes } : {}),
+      ...(options.defaultQuota ? { defaultQuota: options.defaultQuota } : {}),
+      ...(options.deleteWaitMs !== undefined ? { deleteWaitMs: options.deleteWaitMs } : {}),
+    });
+    http = startHttpServer({
+      component: "plasmavmc",
+      host: options.host,
+      port: options.httpPort,
+      app: plasmavmcRestApp(service),
+      metrics: options.metrics,
+      logger,
+      shutdown: null,
+      readiness: async () => {
+        await store.etcd.get("/photon/plasmavmc/ready-probe", { timeoutMs: 1000 });
+        return true;
+      },
+      ...(options.tls ? { tls: options.tls } : {}),
+    });
+    const grpcTls: GrpcTlsOptions | undefined = options.tls
+      ? {
+          cert: readFileSync(options.tls.certFile),
+          key: readFileSync(options.tls.keyFile),
+          ...(options.tls.caFile ? { ca: readFileSync(options.tls.caFile) } : {}),
+          ...(options.tls.requireClientCert ? { requestCert: true, rejectUnauthorized: true } : {}),
+        }
+      : undefined;
+    grpc = new GrpcServer({ logger, ...(grpcTls ? { tls: grpcTls } : {}) });
+    addPlasmavmcGrpc(grpc, service);
+    const grpcPort = await grpc.listen(options.grpcPort, options.host);
+    const grpcHost = options.host === "0.0.0.0" ? "127.0.0.1" : options.host === "::" ? "[::1]" : options.host;
+    const h = http;
+    const g = grpc;
+    let stopping: Promise<void> | undefined;
+    return {
+      http: h,
+      grpcEndpoint: `${grpcHost}:${grpcPort}`,
+      service,
+      stop: () =>
+        (stopping ??= (async () => {
+          await Promise.all([h.stop(5_000), g.stop(5_000)]);
+          await service.drain();
+          guard.close();
+          store.close();
+        })()),
+    };
+  } catch (e) {
+    await http?.stop(1_000);
+    await grpc?.stop(1_000);
+    guard.close();
+    store.close();
+    throw e;
+  }
+}
