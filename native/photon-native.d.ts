@@ -43,7 +43,7 @@ export declare class Database {
   /** Closes the database; every later call fails with ENGINE:Closed. Idempotent. */
   close(): void
   /**
-   * Handle of this database for the C-ABI point reads (`engineFfiSymbols`); calls with it
+   * Handle of this database for the C-ABI reads (`engineFfiSymbols`); calls with it
    * fail with ENGINE:Closed once the database is closed or collected.
    */
   get ffiHandle(): number
@@ -148,13 +148,21 @@ export declare class RaftLogSyncer {
 export declare function engineFfiSymbols(): EngineFfiSymbols
 
 /**
- * Addresses of the engine's C-ABI point-read functions (photon_engine::ffi), for bun:ffi's
+ * Addresses of the engine's C-ABI read functions (photon_engine::ffi), for bun:ffi's
  * `linkSymbols`: `get(handle, cf, snapshot, key, keyLen, out, outCap) -> f64`,
- * `multiGet(same) -> f64`, `lastError(out, outCap) -> u32`.
+ * `multiGet(same) -> f64`, `scan(handle, cf, snapshot, start, startLen, end, endLen, flags,
+ * limit, maxBytes, out, outCap) -> f64`, `scanTake(out, outCap) -> f64`,
+ * `scanDetach(slot) -> f64`, `pageFree(ptr, cap)` (a deallocator for `toArrayBuffer`),
+ * `pagesLive() -> f64`, `lastError(out, outCap) -> u32`.
  */
 export interface EngineFfiSymbols {
   get: number
   multiGet: number
+  scan: number
+  scanTake: number
+  scanDetach: number
+  pageFree: number
+  pagesLive: number
   lastError: number
 }
 

@@ -82,43 +82,6 @@ export function packKeys(keys: Uint8Array[]): Uint8Array {
   return out;
 }
 
-/** Splits a native scan result (`count:u32 more:u32 pairs...`) into its parts. */
-export function splitScanHeader(data: Uint8Array): { count: number; more: boolean; pairs: Uint8Array } {
-  const view = new DataView(data.buffer, data.byteOffset, 8);
-  return { count: view.getUint32(0, true), more: view.getUint32(4, true) !== 0, pairs: data.subarray(8) };
-}
-
-/** Decodes packed pairs into views of `data` (no copies). */
-export function decodePairs(input: Uint8Array, count: number): { key: Uint8Array; value: Uint8Array }[] {
-  // Plain Uint8Array views are cheaper to create than Buffer views in Bun.
-  const data = new Uint8Array(input.buffer, input.byteOffset, input.byteLength);
-  const out = new Array<{ key: Uint8Array; value: Uint8Array }>(count);
-  const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
-  let pos = 0;
-  for (let i = 0; i < count; i++) {
-    const klen = view.getUint32(pos, true);
-    const key = data.subarray(pos + 4, pos + 4 + klen);
-    pos += 4 + klen;
-    const vlen = view.getUint32(pos, true);
-    const value = data.subarray(pos + 4, pos + 4 + vlen);
-    pos += 4 + vlen;
-    out[i] = { key, value };
-  }
-  return out;
-}
-
-/** The key of the last of `count` packed pairs (a view), found by walking the lengths only. */
-export function lastKey(data: Uint8Array, count: number): Uint8Array {
-  const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
-  let pos = 0;
-  for (let i = 0; i < count - 1; i++) {
-    pos += 4 + view.getUint32(pos, true);
-    pos += 4 + view.getUint32(pos, true);
-  }
-  const klen = view.getUint32(pos, true);
-  return data.subarray(pos + 4, pos + 4 + klen);
-}
-
 /** Decodes packed multi-get results (each value its own copy; undefined where missing). */
 export function decodeValues(data: Uint8Array, count: number): (Uint8Array | undefined)[] {
   const out = new Array<Uint8Array | undefined>(count);

@@ -3,8 +3,8 @@
  * batches, bounded scans and snapshots. Services depend on this interface; the RocksDB-backed
  * implementation is `RocksEngine` (rocks-engine.ts).
  *
- * Keys and values are bytes (Uint8Array). Scans return views into one buffer per call: copy a
- * key or value (`.slice()`) if you keep it beyond the next call.
+ * Keys and values are bytes (Uint8Array). Scans return views into one buffer per page, which
+ * the page owns: a view stays valid, but keeps the whole page alive (`.slice()` what you keep).
  */
 
 /** One key-value pair. `value` is empty in keys-only scans. */
@@ -31,13 +31,29 @@ export interface ScanOptions {
   keysOnly?: boolean;
 }
 
-/** One page of a scan. `pairs` is decoded on first access, so callers that need only `count`
- * (or the continuation) pay for no per-pair objects. */
+/** One page of a scan, held in one buffer the page owns (later scans never change it). `pairs`
+ * is decoded on first access; the indexed accessors read pair `i` (0 ≤ i < count, else
+ * ENGINE:InvalidArgument) in place, so callers that count, walk or compare keys pay for no
+ * per-pair objects. */
 export interface ScanPage {
   /** Number of pairs in this page. */
   readonly count: number;
-  /** The pairs, as views into the page's one buffer. */
+  /** The pairs, as views into the page's one buffer (decoded once, on first access). */
   readonly pairs: KvPair[];
+  /** The page's buffer: pair `i`'s key is `bytes[keyOffset(i) .. keyOffset(i) + keyLength(i))`. */
+  readonly bytes: Uint8Array;
+  /** Where pair `i`'s key starts in `bytes`. */
+  keyOffset(i: number): number;
+  /** Length of pair `i`'s key. */
+  keyLength(i: number): number;
+  /** Where pair `i`'s value starts in `bytes`. */
+  valueOffset(i: number): number;
+  /** Length of pair `i`'s value (0 in keys-only scans). */
+  valueLength(i: number): number;
+  /** Pair `i`'s key as a view (one allocation). */
+  key(i: number): Uint8Array;
+  /** Pair `i`'s value as a view (one allocation; empty values share one empty array). */
+  value(i: number): Uint8Array;
   /** True when the range holds more pairs past this page; continue with `next`. */
   more: boolean;
   /** Options for the following page (undefined when `more` is false). */
@@ -120,7 +136,7 @@ export interface EngineOpenOptions {
   backgroundJobs?: number;
   compression?: boolean;
   /**
-   * How point reads (get, multiGet) reach the native engine: "auto" (default) through bun:ffi
+   * How reads (get, multiGet, scan) reach the native engine: "auto" (default) through bun:ffi
    * when available, else N-API; "napi" always through N-API (a comparison baseline and an
    * escape hatch; PHOTON_ENGINE_FFI=0 does the same process-wide).
    */

@@ -1,7 +1,7 @@
 /**
  * RocksEngine: the KvEngine on RocksDB through the native addon. Every method crosses the
- * JS/native boundary once; batches, multi-gets and scans carry many items per crossing. Point
- * reads (get, multiGet) cross through bun:ffi when available (rocks-ffi.ts, ADR 0008).
+ * JS/native boundary once; batches, multi-gets and scans carry many items per crossing. Reads
+ * (get, multiGet, scan) cross through bun:ffi when available (rocks-ffi.ts, ADR 0008).
  * Native errors surface as PhotonErrors with `ENGINE:*` codes (errors.ts).
  */
 import type { Database as NativeDatabase } from "../../native/photon-native.d.ts";
@@ -130,7 +130,7 @@ export class RocksEngine extends RocksReader implements KvEngine {
     return this.db.isOpen;
   }
 
-  /** How point reads reach the engine here: "ffi" (bun:ffi, the fast path) or "napi". */
+  /** How reads (point reads and scans) reach the engine here: "ffi" (bun:ffi, the fast path) or "napi". */
   get pointReads(): "ffi" | "napi" {
     return this.ffi ? "ffi" : "napi";
   }

@@ -165,8 +165,8 @@ describe("point reads over bun:ffi", () => {
   });
 });
 
-describe("point reads in a compiled executable", () => {
-  it("link bun:ffi there too", async () => {
+describe("reads in a compiled executable", () => {
+  it("link bun:ffi there too (point reads and scans)", async () => {
     const out = mkdtempSync(join(tmpdir(), "photon-ffi-compile-"));
     try {
       const entry = join(out, "entry.ts");
@@ -176,7 +176,10 @@ describe("point reads in a compiled executable", () => {
          const db = RocksEngine.open(process.argv[2]!);
          db.put(0, Buffer.from("k"), Buffer.from("compiled"));
          const v = db.get(0, Buffer.from("k"));
-         console.log(JSON.stringify({ pointReads: db.pointReads, value: Buffer.from(v!).toString() }));
+         const page = db.scan(0, {});
+         const scanned = Buffer.from(page.value(0)).toString();
+         const table = new DataView(page.bytes.buffer, page.bytes.byteOffset).getUint32(8, true);
+         console.log(JSON.stringify({ pointReads: db.pointReads, value: Buffer.from(v!).toString(), scanned, table: table > 0 }));
          db.close();`,
       );
       const exe = join(out, "probe");
@@ -184,7 +187,8 @@ describe("point reads in a compiled executable", () => {
       expect(build.exitCode, build.stderr.toString()).toBe(0);
       const run = Bun.spawnSync([exe, join(out, "db")], { cwd: out, stdout: "pipe", stderr: "pipe" });
       expect(run.exitCode, run.stderr.toString()).toBe(0);
-      expect(JSON.parse(run.stdout.toString())).toEqual({ pointReads: "ffi", value: "compiled" });
+      // table: the page came with its native offset table, i.e. through the bun:ffi scan.
+      expect(JSON.parse(run.stdout.toString())).toEqual({ pointReads: "ffi", value: "compiled", scanned: "compiled", table: true });
     } finally {
       rmSync(out, { recursive: true, force: true });
     }

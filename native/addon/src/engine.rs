@@ -198,7 +198,7 @@ impl Database {
         self.engine.close().map_err(js_err)
     }
 
-    /// Handle of this database for the C-ABI point reads (`engineFfiSymbols`); calls with it
+    /// Handle of this database for the C-ABI reads (`engineFfiSymbols`); calls with it
     /// fail with ENGINE:Closed once the database is closed or collected.
     #[napi(getter)]
     pub fn ffi_handle(&self) -> u32 {
@@ -218,13 +218,21 @@ impl Drop for Database {
     }
 }
 
-/// Addresses of the engine's C-ABI point-read functions (photon_engine::ffi), for bun:ffi's
+/// Addresses of the engine's C-ABI read functions (photon_engine::ffi), for bun:ffi's
 /// `linkSymbols`: `get(handle, cf, snapshot, key, keyLen, out, outCap) -> f64`,
-/// `multiGet(same) -> f64`, `lastError(out, outCap) -> u32`.
+/// `multiGet(same) -> f64`, `scan(handle, cf, snapshot, start, startLen, end, endLen, flags,
+/// limit, maxBytes, out, outCap) -> f64`, `scanTake(out, outCap) -> f64`,
+/// `scanDetach(slot) -> f64`, `pageFree(ptr, cap)` (a deallocator for `toArrayBuffer`),
+/// `pagesLive() -> f64`, `lastError(out, outCap) -> u32`.
 #[napi(object)]
 pub struct EngineFfiSymbols {
     pub get: f64,
     pub multi_get: f64,
+    pub scan: f64,
+    pub scan_take: f64,
+    pub scan_detach: f64,
+    pub page_free: f64,
+    pub pages_live: f64,
     pub last_error: f64,
 }
 
@@ -232,7 +240,16 @@ pub struct EngineFfiSymbols {
 #[napi]
 pub fn engine_ffi_symbols() -> EngineFfiSymbols {
     let s = ffi::symbols();
-    EngineFfiSymbols { get: s.get as f64, multi_get: s.multi_get as f64, last_error: s.last_error as f64 }
+    EngineFfiSymbols {
+        get: s.get as f64,
+        multi_get: s.multi_get as f64,
+        scan: s.scan as f64,
+        scan_take: s.scan_take as f64,
+        scan_detach: s.scan_detach as f64,
+        page_free: s.page_free as f64,
+        pages_live: s.pages_live as f64,
+        last_error: s.last_error as f64,
+    }
 }
 
 impl Database {

@@ -229,6 +229,12 @@ impl Engine {
     /// Like `scan`, appending the packed pairs to `out` (reuse one buffer across calls to avoid
     /// allocating per scan); returns (count, more).
     pub fn scan_into(&self, req: &ScanRequest, out: &mut Vec<u8>) -> Result<(u32, bool)> {
+        self.scan_with(req, out, |_| ())
+    }
+
+    /// Like `scan_into`, calling `each` with the offset in `out` where each pair starts (its
+    /// key length), in scan order: callers build an offset table without walking the pairs.
+    pub fn scan_with(&self, req: &ScanRequest, out: &mut Vec<u8>, mut each: impl FnMut(usize)) -> Result<(u32, bool)> {
         self.with(|o| {
             let cf = o.cf(req.cf)?;
             let guard = o.lock_snapshots(req.snapshot)?;
@@ -254,6 +260,7 @@ impl Engine {
                     break;
                 }
                 let (k, v) = (it.key().unwrap_or_default(), it.value().unwrap_or_default());
+                each(out.len());
                 codec::put_bytes(out, k);
                 codec::put_bytes(out, if req.keys_only { &[] } else { v });
                 count += 1;
