@@ -149,6 +149,24 @@ function writeAtomic(path: string, data: string): void {
   renameSync(`${path}.tmp`, path);
 }
 
+/**
+ * Whether a hosts file change takes a binding away (an address no longer bound, or bound to
+ * another MAC): lines are `MAC,addr[,addr]`.
+ */
+export function releasedBindings(before: string, after: string): boolean {
+  const bound = (text: string) => {
+    const m = new Map<string, string>();
+    for (const line of text.split("\n")) {
+      const [mac, ...addrs] = line.trim().split(",");
+      if (mac) for (const a of addrs) m.set(a, mac);
+    }
+    return m;
+  };
+  const now = bound(after);
+  for (const [addr, mac] of bound(before)) if (now.get(addr) !== mac) return true;
+  return false;
+}
+
 /** Stops the dnsmasq of `dir` (if running) and removes its files. */
 export async function stopDnsmasq(dir: string): Promise<boolean> {
   const found = dnsmasqPid(dir);
@@ -174,6 +192,11 @@ export async function ensureDnsmasq(run: CommandRunner, plan: DhcpPlan): Promise
   const actions: string[] = [];
   const confPath = join(plan.dir, "dnsmasq.conf");
   const confChanged = readOr(confPath) !== plan.conf;
+  // dnsmasq keeps leases in memory (leasefile-ro) and will not give an address leased to one MAC
+  // to another until the lease expires: when a binding goes away or moves to another MAC (a
+  // port deleted, its address handed to the next port), restart it to drop its leases (clients
+  // of the remaining bindings just renew). New bindings only need a reread (SIGHUP).
+  const released = releasedBindings(readOr(join(plan.dir, "hosts")) ?? "", plan.hosts);
   let reread = false;
   for (const [name, data] of [["hosts", plan.hosts], ["opts", plan.opts]] as const) {
     const p = join(plan.dir, name);
@@ -188,7 +211,7 @@ export async function ensureDnsmasq(run: CommandRunner, plan: DhcpPlan): Promise
     actions.push(`write ${confPath}`);
   }
   let pid = dnsmasqPid(plan.dir, plan.ns);
-  if (pid !== undefined && (confChanged || pid < 0)) {
+  if (pid !== undefined && (confChanged || pid < 0 || released)) {
     pid = Math.abs(pid);
     process.kill(pid, "SIGTERM");
     for (let i = 0; i < 100 && existsSync(`/proc/${pid}`); i++) await Bun.sleep(5);

@@ -119,6 +119,26 @@ describe.skipIf(reason !== undefined)("linux data plane in network namespaces", 
     expect(out).toContain("ip=10.0.0.9 mask=24 router=10.0.0.1 dns=192.0.2.53 mtu=1450");
   }, SLOW);
 
+  it("hands a deleted port's address to the next port at once (the old lease is dropped)", async () => {
+    if (!Bun.which("busybox")) {
+      console.log("skipping the DHCP reuse check: busybox (udhcpc) is not installed");
+      return;
+    }
+    const script = join(tb.stateDir, "udhcpc.sh"); // written by the test above
+    await applyBoth(["p-d1"]); // the port that just took 10.0.0.9 by DHCP is deleted...
+    const s = states();
+    const reused = s.a.vpcs.find((v) => v.vni === VNI1)!.ports.find((p) => p.id === "p-d1")!;
+    reused.id = "p-d1b"; // ...and a new port with another MAC gets the same address
+    reused.mac = "02:00:00:01:00:19";
+    try {
+      await A.apply(s.a);
+      const out = await must(["ip", "netns", "exec", vms.d1, "busybox", "udhcpc", "-i", "eth0", "-n", "-q", "-f", "-t", "4", "-T", "1", "-s", script]);
+      expect(out).toContain("ip=10.0.0.9");
+    } finally {
+      await applyBoth();
+    }
+  }, SLOW);
+
   it("source-NATs outbound traffic behind the router (and a floating IP's port behind its FIP)", async () => {
     expect(await tb.ask(vms.a3, "udp-ask", "203.0.113.1", 5353)).toBe("203.0.113.10");
     expect(await tb.ask(vms.a1, "tcp-connect", "203.0.113.1", 80)).toBe("203.0.113.20");
