@@ -74,6 +74,7 @@ function testApp(): Hono<HttpEnv> {
     .get("/v1/bad-request", () => {
       throw new HTTPException(400, { message: "Malformed JSON in request body" });
     })
+    .post("/v1/upload", async (c) => c.json({ bytes: (await c.req.arrayBuffer()).byteLength }))
     .get("/v1/slow", async (c) => {
       slowStarted();
       await Bun.sleep(Number(c.req.query("ms") ?? 300));
@@ -218,6 +219,14 @@ describe("startHttpServer stop", () => {
     const server = start({ shutdown: coordinator });
     expect(await coordinator.run("test")).toBe(0);
     expect(server.draining).toBe(true);
+  });
+
+  it("refuses bodies over maxRequestBodySize and accepts them up to it", async () => {
+    const server = start({ app: testApp(), maxRequestBodySize: 64 * 1024 });
+    const ok = await fetch(`${server.url}/v1/upload`, { method: "POST", body: new Uint8Array(64 * 1024) });
+    expect(await ok.json()).toEqual({ bytes: 64 * 1024 });
+    const big = await fetch(`${server.url}/v1/upload`, { method: "POST", body: new Uint8Array(64 * 1024 + 1) }).catch((e: Error) => e);
+    expect(big instanceof Error ? "refused" : big.status).toBeOneOf(["refused", 413]);
   });
 
   it("reports an address in use as PHOTON:Unavailable", () => {

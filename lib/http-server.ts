@@ -54,6 +54,8 @@ export interface HttpServerOptions<E extends Env = HttpEnv, S extends Schema = S
   logger: Logger;
   /** Coordinator that drains this server on SIGTERM; default `processShutdown`; `null` for none. */
   shutdown?: ShutdownCoordinator | null;
+  /** Largest request body accepted, in bytes (Bun's default is 128 MiB); larger ones get 413. */
+  maxRequestBodySize?: number;
 }
 
 /** A running server. */
@@ -177,6 +179,7 @@ export function startHttpServer<E extends Env = HttpEnv, S extends Schema = Sche
       port: options.port,
       fetch: root.fetch,
       ...(tls ? { tls } : {}),
+      ...(options.maxRequestBodySize !== undefined ? { maxRequestBodySize: options.maxRequestBodySize } : {}),
       // Reached only if Hono itself fails; never leak the error.
       error: (e) => fail(e, { method: "", path: "", requestId: "" }),
     });

@@ -83,6 +83,8 @@ export async function startPlasmavmc(options: PlasmavmcServerOptions): Promise<P
       host: options.host,
       port: options.httpPort,
       app: plasmavmcRestApp(service),
+      // Image uploads stream through this server: allow them up to the image size limit.
+      maxRequestBodySize: (options.imageMaxBytes ?? 20 * 1024 ** 3) + (1 << 20),
       metrics: options.metrics,
       logger,
       shutdown: null,
