@@ -11,6 +11,7 @@ const commands: Record<string, { summary: string; load: () => Promise<{ run: (ar
   version: { summary: "print versions", load: () => import("./commands/version.ts") },
   config: { summary: "config check FILE: validate a configuration file", load: () => import("./commands/config.ts") },
   chainfire: { summary: "run one chainfire member (a cluster node) in the foreground", load: () => import("./commands/chainfire.ts") },
+  "plasmavmc-metadata-proxy": { summary: "(started by plasmavmc-agent) the metadata proxy inside a VPC's router namespace", load: () => import("./commands/plasmavmc-metadata-proxy.ts") },
   "plasmavmc-agent": { summary: "run the plasmavmc host agent (keeps this host's VMs) in the foreground", load: () => import("./commands/plasmavmc-agent.ts") },
   certs: { summary: "create a development CA and per-service certificates", load: () => import("./commands/certs.ts") },
   login: { summary: "log in to iam; keeps the token under your config directory", load: () => import("./commands/login.ts") },
@@ -54,8 +55,11 @@ export async function main(argv: string[]): Promise<number> {
   return (await command.load()).run(rest);
 }
 
+/** Commands that keep the process running after `run` resolves. */
+const KEEP_RUNNING = new Set(["up", "chainfire", "plasmavmc-agent", "novanet-agent", "plasmavmc-metadata-proxy"]);
+
 if (import.meta.main) {
   const code = await main(process.argv.slice(2));
-  // `up`, `chainfire` and `plasmavmc-agent` keep running (their servers or loops hold the event loop); every other command ends here.
-  if (code !== 0 || (process.argv[2] !== "up" && process.argv[2] !== "chainfire" && process.argv[2] !== "plasmavmc-agent" && process.argv[2] !== "novanet-agent")) process.exit(code);
+  // Servers and agents keep running (their servers or loops hold the event loop); every other command ends here.
+  if (code !== 0 || !KEEP_RUNNING.has(process.argv[2] ?? "")) process.exit(code);
 }

@@ -33,6 +33,22 @@ describe("compiled photon executable", () => {
     expect(JSON.parse(run.stdout.toString())).toMatchObject({ photon: "0.1.0", native: "0.1.0" });
   }, 120_000);
 
+  it("starts its own helper commands (the metadata proxy plasmavmc's agent runs in a namespace)", async () => {
+    const exe = build();
+    const proxy = Bun.spawn([exe, "plasmavmc-metadata-proxy", "--listen", "127.0.0.1:0", "--network", "vpc-x", "--upstream", join(out, "nothing.sock")], { cwd: out, stdout: "pipe", stderr: "pipe" });
+    try {
+      const reader = proxy.stdout.getReader();
+      const first = new TextDecoder().decode((await reader.read()).value);
+      const port = Number(/listening 127\.0\.0\.1:(\d+)/.exec(first)?.[1]);
+      expect(port).toBeGreaterThan(0);
+      const res = await fetch(`http://127.0.0.1:${port}/openstack/latest/meta_data.json`);
+      expect(res.status).toBe(503); // no metadata server behind it: the proxy itself answers
+    } finally {
+      proxy.kill("SIGTERM");
+      await proxy.exited;
+    }
+  }, 120_000);
+
   it("runs photon up from an empty directory with its embedded .proto files", async () => {
     const bare = mkdtempSync(join(tmpdir(), "photon-bare-"));
     try {

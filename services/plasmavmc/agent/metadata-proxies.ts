@@ -9,8 +9,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Logger } from "../../../lib/log.ts";
-
-const PROXY = join(import.meta.dir, "../metadata/metadata-proxy.ts");
+import { photonCommand } from "../../../lib/self-command.ts";
 
 /** What a proxy serves. */
 export interface ProxyTarget {
@@ -62,7 +61,7 @@ export class MetadataProxies {
         continue;
       }
       Bun.spawnSync(["ip", "-n", t.netns, "link", "set", "lo", "up"]);
-      const proc = Bun.spawn(["ip", "netns", "exec", t.netns, process.execPath, PROXY, "--listen", "169.254.169.254:80", "--network", t.vpc, "--upstream", this.upstream], { stdout: "pipe", stderr: "pipe" });
+      const proc = Bun.spawn(["ip", "netns", "exec", t.netns, ...photonCommand(), "plasmavmc-metadata-proxy", "--listen", "169.254.169.254:80", "--network", t.vpc, "--upstream", this.upstream], { stdout: "pipe", stderr: "pipe" });
       const first = await Promise.race([proc.stdout.getReader().read().then((r) => new TextDecoder().decode(r.value ?? new Uint8Array())), Bun.sleep(5000).then(() => "")]);
       if (!first.includes("listening")) {
         proc.kill(9);

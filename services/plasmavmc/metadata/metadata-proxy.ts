@@ -4,12 +4,11 @@
  * socket, stating who asks — the TCP peer address (`X-Forwarded-For`, overwriting anything the
  * guest sent) and the network (`X-Photon-Network`, fixed per proxy).
  *
- *   ip netns exec NS bun services/plasmavmc/metadata/metadata-proxy.ts \
+ *   ip netns exec NS photon plasmavmc-metadata-proxy \
  *     --listen 169.254.169.254:80 --network VPC_ID --upstream /run/photon/metadata.sock
  *
- * Prints `listening HOST:PORT` on stdout once bound; SIGTERM stops it.
+ * (cli/commands/plasmavmc-metadata-proxy.ts: prints `listening HOST:PORT` once bound; SIGTERM stops it.)
  */
-import { parseArgs } from "node:util";
 
 /** Options of {@link startMetadataProxy}. */
 export interface MetadataProxyOptions {
@@ -47,23 +46,4 @@ export function startMetadataProxy(o: MetadataProxyOptions): { port: number; sto
     },
   });
   return { port: server.port ?? o.port, stop: () => server.stop(true) };
-}
-
-if (import.meta.main) {
-  const { values } = parseArgs({
-    args: process.argv.slice(2),
-    options: { listen: { type: "string" }, network: { type: "string" }, upstream: { type: "string" } },
-    strict: true,
-  });
-  const m = /^(.+):(\d{1,5})$/.exec(values.listen ?? "");
-  if (!m || !values.network || !values.upstream) {
-    console.error("usage: metadata-proxy.ts --listen HOST:PORT --network ID --upstream SOCKET");
-    process.exit(2);
-  }
-  const proxy = startMetadataProxy({ hostname: m[1]!, port: Number(m[2]), network: values.network, upstream: values.upstream });
-  console.log(`listening ${m[1]}:${proxy.port}`);
-  process.on("SIGTERM", () => {
-    proxy.stop();
-    process.exit(0);
-  });
 }

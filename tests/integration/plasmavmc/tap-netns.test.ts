@@ -16,6 +16,7 @@ import { isAlive } from "../../../services/plasmavmc/hypervisor/process.ts";
 import { QemuHypervisor } from "../../../services/plasmavmc/hypervisor/qemu-hypervisor.ts";
 import { ensureTestImage, type TestImage } from "../../../services/plasmavmc/hypervisor/test-image.ts";
 import { startMetadataServer, type MetadataServer } from "../../../services/plasmavmc/metadata/metadata-server.ts";
+import { photonCommand } from "../../../lib/self-command.ts";
 
 const missing = ["qemu-system-x86_64", "ip", "dnsmasq", "busybox", "ping", "timeout"].filter((b) => !Bun.which(b));
 const root = process.getuid?.() === 0;
@@ -64,7 +65,7 @@ describe.skipIf(skip)("QemuHypervisor: tap in a network namespace, DHCP and meta
           : undefined,
     });
     const proxy = Bun.spawn(
-      inNs(process.execPath, join(import.meta.dir, "../../../services/plasmavmc/metadata/metadata-proxy.ts"), "--listen", "169.254.169.254:80", "--network", "vpc-t", "--upstream", metadata.socketPath),
+      inNs(...photonCommand(), "plasmavmc-metadata-proxy", "--listen", "169.254.169.254:80", "--network", "vpc-t", "--upstream", metadata.socketPath),
       { stdout: "pipe", stderr: "inherit" },
     );
     helpers.push(
