@@ -1,10 +1,11 @@
 /**
  * The server side of bench/grpc/server.bench.ts, run as its own process so its CPU time can be
- * read from /proc: `bun bench/grpc/echo-server.ts photon|grpc-js|floor`. Serves
+ * read from /proc: `bun bench/grpc/echo-server.ts photon|photon-h2|grpc-js|floor`. Serves
  * photon.test.Echo/Unary (echoes `message` and `big_number`) on 127.0.0.1:0, prints
  * `{"port":N}` and runs until killed. `floor` is the least any gRPC server on node:http2 must
  * do (collect the body, decode, encode, respond with trailers; no routing, limits, deadlines,
- * errors or reset handling): the lower bound lib/grpc is compared with.
+ * errors or reset handling): the lower bound lib/grpc on node:http2 is compared with.
+ * `photon` is GrpcServer on its node:http2 transport, `photon-h2` on its raw-socket one (h2/).
  */
 import http2 from "node:http2";
 import { encodeFrame } from "../../lib/grpc/frame.ts";
@@ -16,8 +17,8 @@ const impl = process.argv[2];
 const answer = (req: EchoRequest) => ({ message: req.message, bigNumber: req.bigNumber });
 
 let port: number;
-if (impl === "photon") {
-  const server = new GrpcServer().addService(echoService, { Unary: answer });
+if (impl === "photon" || impl === "photon-h2") {
+  const server = new GrpcServer({ transport: impl === "photon" ? "node" : "h2" }).addService(echoService, { Unary: answer });
   port = await server.listen(0, "127.0.0.1");
   process.on("SIGTERM", () => void server.stop(0).then(() => process.exit(0)));
 } else if (impl === "grpc-js") {
@@ -49,7 +50,7 @@ if (impl === "photon") {
   port = await new Promise<number>((resolve) => server.listen(0, "127.0.0.1", () => resolve((server.address() as { port: number }).port)));
   process.on("SIGTERM", () => process.exit(0));
 } else {
-  console.error("usage: echo-server.ts photon|grpc-js|floor");
+  console.error("usage: echo-server.ts photon|photon-h2|grpc-js|floor");
   process.exit(2);
 }
 console.log(JSON.stringify({ port }));

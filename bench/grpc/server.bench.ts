@@ -1,5 +1,6 @@
 /**
- * Side-by-side unary throughput of lib/grpc's server and a @grpc/grpc-js server on Bun, both
+ * Side-by-side unary throughput of lib/grpc's server (on each of its two HTTP/2 transports:
+ * node:http2 and the raw-socket h2/) and a @grpc/grpc-js server on Bun, all
  * driven by the same external client, h2load (Debian nghttp2-client), with the same pre-encoded
  * gRPC request. Each server runs in its own process; its CPU time per call is read from /proc.
  * Reports the median of RUNS runs per configuration, and the ratio.
@@ -70,7 +71,7 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 
 const results: Record<string, Record<string, { rps: number; cpuUs: number }>> = {};
 let commandLine = "";
-const impls = (process.env.IMPLS ?? "photon,grpc-js,floor").split(",");
+const impls = (process.env.IMPLS ?? "photon,photon-h2,grpc-js,floor").split(",");
 // All servers run at once (idle ones cost nothing) and runs interleave, so that drift in the
 // machine's speed (shared cores) hits every implementation alike.
 const servers = new Map<string, Awaited<ReturnType<typeof startServer>>>();
@@ -93,7 +94,7 @@ try {
     for (const [impl, s] of samples) {
       (results[cfg.name] ??= {})[impl] = { rps: median(s.rps), cpuUs: median(s.cpu) };
       console.log(
-        `${impl.padEnd(8)} ${cfg.name.padEnd(22)} runs ${s.rps.map((x) => x.toFixed(0)).join(", ")} req/s -> median ${median(s.rps).toFixed(0)} req/s, ${median(s.cpu).toFixed(1)} us CPU/call`,
+        `${impl.padEnd(9)} ${cfg.name.padEnd(22)} runs ${s.rps.map((x) => x.toFixed(0)).join(", ")} req/s -> median ${median(s.rps).toFixed(0)} req/s, ${median(s.cpu).toFixed(1)} us CPU/call`,
       );
     }
   }
@@ -112,6 +113,17 @@ if (impls.includes("photon") && impls.includes("grpc-js")) {
     console.log(
       `| ${name} | ${p.rps.toFixed(0)} | ${g.rps.toFixed(0)} | ${(p.rps / g.rps).toFixed(2)}x | ${p.cpuUs.toFixed(1)} µs | ${g.cpuUs.toFixed(1)} µs | ` +
         `${f ? f.rps.toFixed(0) : "-"} | ${f ? `${f.cpuUs.toFixed(1)} µs` : "-"} |`,
+    );
+  }
+}
+if (impls.includes("photon") && impls.includes("photon-h2")) {
+  console.log("\n| h2load load | h2 transport req/s | node:http2 transport req/s | ratio | h2 CPU/call | node:http2 CPU/call | CPU ratio |");
+  console.log("|---|---|---|---|---|---|---|");
+  for (const [name, r] of Object.entries(results)) {
+    const h = r["photon-h2"] as { rps: number; cpuUs: number };
+    const n = r.photon as { rps: number; cpuUs: number };
+    console.log(
+      `| ${name} | ${h.rps.toFixed(0)} | ${n.rps.toFixed(0)} | ${(h.rps / n.rps).toFixed(2)}x | ${h.cpuUs.toFixed(1)} µs | ${n.cpuUs.toFixed(1)} µs | ${(h.cpuUs / n.cpuUs).toFixed(2)} |`,
     );
   }
 }

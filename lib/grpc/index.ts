@@ -2,8 +2,10 @@
  * lib/grpc — the gRPC server (and a small client) every PhotonCloud service uses.
  *
  * Design constraints:
- * - Built on node:http2 directly, not on @grpc/grpc-js: per-call CPU is what limits chainfire
- *   and every control-plane service on small machines (see docs/benchmarks/grpc-server.md).
+ * - Not on @grpc/grpc-js: per-call CPU is what limits chainfire and every control-plane service
+ *   on small machines (see docs/benchmarks/grpc-server.md). The server runs on its own HTTP/2
+ *   transport on Bun's raw sockets (h2/, no Node stream per call; ADR 0017) or on node:http2;
+ *   the gRPC logic (server-call.ts) is the same on both. The client uses node:http2.
  * - Wire-exact gRPC over HTTP/2 (doc/PROTOCOL-HTTP2.md of grpc/grpc), so standard clients —
  *   etcdctl (grpc-go), grpc-js, h2load — work against it unchanged.
  * - Contracts are `.proto` files loaded at runtime with protobufjs; each method's codecs are
@@ -22,7 +24,7 @@
  * const client = new GrpcClient(`127.0.0.1:${port}`);
  * await client.stub(greeter).Hello({ name: "ann" }); // { greeting: "hi ann" }
  */
-export { GrpcServer, type GrpcServerOptions, type GrpcTlsOptions } from "./server.ts";
+export { DEFAULT_TRANSPORT, GrpcServer, type GrpcServerOptions, type GrpcTlsOptions, type GrpcTransportName } from "./server.ts";
 export {
   GrpcClient,
   type CallOptions,

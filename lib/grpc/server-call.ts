@@ -6,25 +6,28 @@
  * Invariants that make it safe against clients resetting streams at any point:
  * - `finished` is set before anything is sent that ends the call, so at most one status is sent;
  * - nothing touches the HTTP/2 stream once it is destroyed, and every call into it that can
- *   still race a reset is wrapped (Bun throws ERR_HTTP2_INVALID_STREAM from respond() after a
- *   reset, and emits 'end' before 'aborted' for a reset request);
+ *   still race a reset is wrapped (Bun's node:http2 throws ERR_HTTP2_INVALID_STREAM from
+ *   respond() after a reset, and emits 'end' before 'aborted' for a reset request);
+ * - the stream is a CallStream (call-stream.ts), so the same logic runs on node:http2 and on
+ *   the raw-socket transport of h2/;
  * - 'close' before `finished` means the client went away: the signal fires, the input queue
  *   fails, pending write promises resolve, and the handler's eventual result is dropped.
  * - A unary/server-streaming request that arrived complete but was reset before its END_STREAM
  *   runs its handler (as grpc-go does: it starts on the first message), whose signal then
  *   fires; a reset request stream never ends normally (see onEnd).
  * - Once the status is sent, a request side the client has not ended is reset with NO_ERROR
- *   (closeHalfOpen), so neither side waits for the other's END_STREAM.
+ *   (CallStream.closeRequest), so neither side waits for the other's END_STREAM.
  */
-import http2, { type IncomingHttpHeaders, type OutgoingHttpHeaders, type ServerHttp2Stream } from "node:http2";
-import type { PeerCertificate, TLSSocket } from "node:tls";
+import type { IncomingHttpHeaders, OutgoingHttpHeaders } from "node:http2";
+import type { PeerCertificate } from "node:tls";
+import type { CallStream, CallStreamSink } from "./call-stream.ts";
 import type { Logger } from "../log.ts";
 import { GrpcErrors } from "./errors.ts";
 import { decompress, encodeFrame, FrameDecoder, type FrameSink } from "./frame.ts";
 import { PreEncoded } from "./pre-encoded.ts";
 import { MessageQueue } from "./message-queue.ts";
 import type { MethodDefinition } from "./service.ts";
-import { cancelledTrailers, checkMetadataName, errorTrailers, metadataValue } from "./server-trailers.ts";
+import { checkMetadataName, errorTrailers, metadataValue } from "./server-trailers.ts";
 import type { CallContext, Interceptor, MetadataValue, ServerDuplex } from "./types.ts";
 
 /** What every call of one server shares. */
@@ -44,16 +47,14 @@ export interface Route {
   readonly handler: (...args: any[]) => unknown;
 }
 
-const RESPONSE_HEADERS: OutgoingHttpHeaders = { ":status": 200, "content-type": "application/grpc" };
-const RESPOND_WITH_TRAILERS = { waitForTrailers: true, sendDate: false } as const;
-const RESPOND_END_STREAM = { endStream: true, sendDate: false } as const;
-const OK_TRAILERS: OutgoingHttpHeaders = { "grpc-status": "0" };
+// Frozen: transports may cache their encoded form (see h2/h2-stream.ts headerBlock).
+const RESPONSE_HEADERS: OutgoingHttpHeaders = Object.freeze({ ":status": 200, "content-type": "application/grpc" });
+const OK_TRAILERS: OutgoingHttpHeaders = Object.freeze({ "grpc-status": "0" });
 const RESOLVED: Promise<void> = Promise.resolve();
 const NO_REQUEST = Symbol("no request");
-const noop = () => {};
 
 /** See the module comment. Created by GrpcServer for each accepted stream. */
-export class ServerCall implements CallContext, ServerDuplex<unknown, unknown>, FrameSink {
+export class ServerCall implements CallContext, ServerDuplex<unknown, unknown>, FrameSink, CallStreamSink {
   readonly method: MethodDefinition;
   readonly deadline: number | undefined;
 
@@ -61,7 +62,6 @@ export class ServerCall implements CallContext, ServerDuplex<unknown, unknown>, 
   private responded = false;
   private running = false;
   private wasCancelled = false;
-  private inputEnded = false;
   private controller: AbortController | null = null;
   private abortReason: unknown = undefined;
   private timer: ReturnType<typeof setTimeout> | undefined = undefined;
@@ -71,11 +71,10 @@ export class ServerCall implements CallContext, ServerDuplex<unknown, unknown>, 
   private discardInput = false;
   private extraHeaders: OutgoingHttpHeaders | null = null;
   private extraTrailers: OutgoingHttpHeaders | null = null;
-  private pendingTrailers: OutgoingHttpHeaders | null = null;
   private drainWaiters: (() => void)[] | null = null;
 
   constructor(
-    private readonly stream: ServerHttp2Stream,
+    private readonly stream: CallStream,
     readonly metadata: IncomingHttpHeaders,
     private readonly route: Route,
     private readonly env: CallEnv,
@@ -104,23 +103,15 @@ export class ServerCall implements CallContext, ServerDuplex<unknown, unknown>, 
 
   /** Attaches the stream listeners and, for request-streaming methods, starts the handler. */
   start(): void {
-    const s = this.stream;
     this.env.calls.add(this);
-    s.on("data", (chunk: Buffer) => this.onData(chunk));
-    s.on("end", () => this.onEnd());
-    s.on("close", () => this.onClose());
-    // Streams reset with an error code emit 'error'; 'close' follows and does the work.
-    s.on("error", noop);
+    this.stream.attach(this);
     if (this.queue) this.run();
   }
 
   // ---- CallContext ----
 
   get peer(): string {
-    const socket = this.stream.session?.socket;
-    const host = socket?.remoteAddress ?? "unknown";
-    const port = socket?.remotePort ?? 0;
-    return host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
+    return this.stream.peer;
   }
 
   get signal(): AbortSignal {
@@ -148,9 +139,7 @@ export class ServerCall implements CallContext, ServerDuplex<unknown, unknown>, 
   }
 
   peerCertificate(): PeerCertificate | undefined {
-    const socket = this.stream.session?.socket as TLSSocket | undefined;
-    const cert = typeof socket?.getPeerCertificate === "function" ? socket.getPeerCertificate() : undefined;
-    return cert && Object.keys(cert).length > 0 ? cert : undefined;
+    return this.stream.peerCertificate();
   }
 
   // ---- ServerWriter / ServerReader ----
@@ -169,7 +158,7 @@ export class ServerCall implements CallContext, ServerDuplex<unknown, unknown>, 
     return new Promise<void>((resolve) => {
       if (this.drainWaiters === null) {
         this.drainWaiters = [];
-        s.once("drain", () => this.releaseWriters());
+        s.onceDrain(() => this.releaseWriters());
       }
       this.drainWaiters.push(resolve);
     });
@@ -182,7 +171,8 @@ export class ServerCall implements CallContext, ServerDuplex<unknown, unknown>, 
 
   // ---- stream events ----
 
-  private onData(chunk: Buffer): void {
+  /** CallStreamSink: request bytes (internal). */
+  onData(chunk: Buffer): void {
     if (this.finished || this.discardInput) return;
     try {
       this.decoder.push(chunk, this);
@@ -210,20 +200,17 @@ export class ServerCall implements CallContext, ServerDuplex<unknown, unknown>, 
     }
   }
 
-  private onEnd(): void {
-    this.inputEnded = true;
+  /** CallStreamSink: the request side ended (internal). */
+  onEnd(): void {
     if (this.finished) return;
     if (!this.decoder.idle) {
       this.fail(GrpcErrors.Protocol("request stream ended inside a message"));
     } else if (this.queue) {
-      // Bun emits 'end' for a stream the client reset, before 'aborted' and before rstCode is
-      // set; both are known one macrotask later. A reset must not look like a completed
-      // request stream (a handler would commit a cut-off upload), so confirm before ending.
+      // A reset must not look like a completed request stream (a handler would commit a
+      // cut-off upload), so the transport confirms the end first (see CallStream.confirmEnd).
       const queue = this.queue;
-      setImmediate(() => {
-        if (this.finished) return;
-        if (this.stream.rstCode) this.onClose();
-        else queue.end();
+      this.stream.confirmEnd(() => {
+        if (!this.finished) queue.end();
       });
     } else if (this.request === NO_REQUEST) {
       this.fail(GrpcErrors.Protocol(`no request message for ${this.method.kind} method ${this.method.path}`));
@@ -232,7 +219,8 @@ export class ServerCall implements CallContext, ServerDuplex<unknown, unknown>, 
     }
   }
 
-  private onClose(): void {
+  /** CallStreamSink: the stream is gone (internal). */
+  onClose(): void {
     this.env.calls.delete(this);
     if (!this.finished) {
       this.finished = true;
@@ -323,16 +311,8 @@ export class ServerCall implements CallContext, ServerDuplex<unknown, unknown>, 
 
   private sendHeaders(): void {
     const headers = this.extraHeaders ? { ...RESPONSE_HEADERS, ...this.extraHeaders } : RESPONSE_HEADERS;
-    this.stream.respond(headers, RESPOND_WITH_TRAILERS);
+    this.stream.respond(headers, false);
     this.responded = true;
-    this.stream.on("wantTrailers", () => {
-      try {
-        this.stream.sendTrailers(this.pendingTrailers ?? cancelledTrailers());
-      } catch {
-        // The stream was reset between end() and now; nothing is listening.
-      }
-      this.closeHalfOpen();
-    });
   }
 
   private respondUnary(value: unknown): void {
@@ -348,10 +328,9 @@ export class ServerCall implements CallContext, ServerDuplex<unknown, unknown>, 
     this.clearTimer();
     const s = this.stream;
     if (s.destroyed) return;
-    this.pendingTrailers = this.extraTrailers ? { ...OK_TRAILERS, ...this.extraTrailers } : OK_TRAILERS;
     try {
       if (!this.responded) this.sendHeaders();
-      s.end(frame);
+      s.end(frame, this.extraTrailers ? { ...OK_TRAILERS, ...this.extraTrailers } : OK_TRAILERS);
     } catch {
       // Reset between the check and the write: the client is gone.
     }
@@ -365,28 +344,13 @@ export class ServerCall implements CallContext, ServerDuplex<unknown, unknown>, 
     if (s.destroyed) return;
     try {
       if (this.responded) {
-        this.pendingTrailers = this.extraTrailers ? { ...OK_TRAILERS, ...this.extraTrailers } : OK_TRAILERS;
-        s.end();
+        s.end(undefined, this.extraTrailers ? { ...OK_TRAILERS, ...this.extraTrailers } : OK_TRAILERS);
       } else {
-        s.respond({ ...RESPONSE_HEADERS, ...this.extraHeaders, ...OK_TRAILERS, ...this.extraTrailers }, RESPOND_END_STREAM);
-        this.closeHalfOpen();
+        s.respond({ ...RESPONSE_HEADERS, ...this.extraHeaders, ...OK_TRAILERS, ...this.extraTrailers }, true);
+        s.closeRequest();
       }
     } catch {
       // Reset between the check and the write.
-    }
-  }
-
-  /**
-   * After the final status, a request stream the client has not ended yet is reset with
-   * NO_ERROR (RFC 9113 8.1: the response is complete, stop sending), as grpc-go does. Without it
-   * the stream, and the call, would stay open until the client half-closes.
-   */
-  private closeHalfOpen(): void {
-    if (this.inputEnded || this.stream.destroyed) return;
-    try {
-      this.stream.close(http2.constants.NGHTTP2_NO_ERROR);
-    } catch {
-      // already closing
     }
   }
 
@@ -408,11 +372,10 @@ export class ServerCall implements CallContext, ServerDuplex<unknown, unknown>, 
     if (s.destroyed) return;
     try {
       if (this.responded) {
-        this.pendingTrailers = this.extraTrailers ? { ...this.extraTrailers, ...trailers } : trailers;
-        s.end();
+        s.end(undefined, this.extraTrailers ? { ...this.extraTrailers, ...trailers } : trailers);
       } else {
-        s.respond({ ...RESPONSE_HEADERS, ...this.extraHeaders, ...this.extraTrailers, ...trailers }, RESPOND_END_STREAM);
-        this.closeHalfOpen();
+        s.respond({ ...RESPONSE_HEADERS, ...this.extraHeaders, ...this.extraTrailers, ...trailers }, true);
+        s.closeRequest();
       }
     } catch {
       // Reset between the check and the write.

@@ -1,6 +1,8 @@
 /**
- * The gRPC server every PhotonCloud service uses, built directly on node:http2 (the
- * @grpc/grpc-js server costs ~25% more CPU per call on Bun). It speaks the gRPC over HTTP/2 wire
+ * The gRPC server every PhotonCloud service uses (the @grpc/grpc-js server costs ~25% more CPU
+ * per call on Bun than lib/grpc on node:http2, and node:http2 ~3x more than our own transport).
+ * It runs on an HTTP/2 transport of its own (h2/, on Bun's raw sockets; the default) or on
+ * node:http2 (see docs/adr/0017-grpc-h2-transport.md). It speaks the gRPC over HTTP/2 wire
  * protocol exactly, so that standard clients (grpc-go's etcdctl, grpc-js, h2load) work:
  * length-prefixed messages, `grpc-status`/`grpc-message` trailers, trailers-only errors,
  * `grpc-timeout` deadlines, gzip/deflate request decompression, receive/send size limits.
@@ -9,11 +11,16 @@
  * the `photon-error-code` trailer (and its details, as JSON, in `photon-error-details`) so our
  * client rebuilds the same error; anything else is logged and sent as INTERNAL "internal error".
  */
-import http2, { type Http2Session, type IncomingHttpHeaders, type ServerHttp2Stream } from "node:http2";
+import type http2 from "node:http2";
+import type { IncomingHttpHeaders } from "node:http2";
 import { CommonErrors, type PhotonError } from "../errors.ts";
 import { createLogger, type Logger } from "../log.ts";
 import { ACCEPT_ENCODING, DEFAULT_MAX_MESSAGE_BYTES, isSupportedEncoding } from "./frame.ts";
+import type { CallStream } from "./call-stream.ts";
+import { H2Transport } from "./h2/h2-transport.ts";
+import { NodeTransport } from "./node-transport.ts";
 import { ServerCall, type CallEnv, type Route } from "./server-call.ts";
+import type { ServerTransport } from "./server-transport.ts";
 import type { AnyService, ServiceDefinition, ServiceShape } from "./service.ts";
 import { GrpcErrors } from "./errors.ts";
 import { errorTrailers } from "./server-trailers.ts";
@@ -42,10 +49,32 @@ export interface GrpcServerOptions {
   maxSendMessageBytes?: number;
   /** Serve TLS (h2 over TLS, ALPN "h2") instead of plaintext h2c. */
   tls?: GrpcTlsOptions;
-  /** HTTP/2 settings advertised to clients (e.g. `maxConcurrentStreams`, `initialWindowSize`). */
+  /**
+   * HTTP/2 settings advertised to clients. The h2 transport honours `maxConcurrentStreams`
+   * (default 4096), `initialWindowSize` (default 1 MiB), `maxFrameSize` and
+   * `maxHeaderListSize` (default 64 KiB) and ignores the rest.
+   */
   http2Settings?: http2.Settings;
   /** Where transport events and handler crashes are logged. Default `createLogger("grpc")`. */
   logger?: Logger;
+  /**
+   * The HTTP/2 implementation: "h2" (lib/grpc/h2, raw sockets, no per-stream Node streams) or
+   * "node" (node:http2). Default: the PHOTON_GRPC_TRANSPORT environment variable, else
+   * DEFAULT_TRANSPORT.
+   */
+  transport?: GrpcTransportName;
+}
+
+/** The HTTP/2 implementations GrpcServer can run on (see GrpcServerOptions.transport). */
+export type GrpcTransportName = "node" | "h2";
+
+/** The transport used when neither the option nor PHOTON_GRPC_TRANSPORT picks one. */
+export const DEFAULT_TRANSPORT: GrpcTransportName = "h2";
+
+function pickTransport(option: GrpcTransportName | undefined): GrpcTransportName {
+  const v = option ?? process.env.PHOTON_GRPC_TRANSPORT ?? DEFAULT_TRANSPORT;
+  if (v !== "node" && v !== "h2") throw CommonErrors.InvalidArgument(`unknown gRPC transport ${JSON.stringify(v)} (node or h2)`);
+  return v;
 }
 
 
@@ -66,10 +95,11 @@ const noop = () => {};
 export class GrpcServer {
   private readonly routes = new Map<string, Route>();
   private readonly interceptors: Interceptor[] = [];
-  private readonly sessions = new Set<Http2Session>();
   private readonly calls = new Set<ServerCall>();
   private readonly env: CallEnv;
-  private readonly http: http2.Http2Server | http2.Http2SecureServer;
+  private readonly transport: ServerTransport;
+  /** The HTTP/2 implementation this server runs on. */
+  readonly transportName: GrpcTransportName;
   private readonly logger: Logger;
   private draining = false;
   private stopped: Promise<void> | null = null;
@@ -85,27 +115,12 @@ export class GrpcServer {
     }
     this.logger = options.logger ?? createLogger("grpc");
     this.env = { maxReceiveBytes, maxSendBytes, logger: this.logger, interceptors: this.interceptors, calls: this.calls };
-    const settings = options.http2Settings;
-    if (options.tls) {
-      const { cert, key, ca, requestCert = false, rejectUnauthorized = true } = options.tls;
-      this.http = http2.createSecureServer({
-        cert,
-        key,
-        ...(ca !== undefined ? { ca } : {}),
-        requestCert,
-        rejectUnauthorized,
-        allowHTTP1: false,
-        ALPNProtocols: ["h2"],
-        ...(settings ? { settings } : {}),
-      });
-      this.http.on("tlsClientError", (e: Error) => this.logger.debug("tls handshake failed", { error: e.message }));
-    } else {
-      this.http = http2.createServer(settings ? { settings } : {});
-    }
-    this.http.on("stream", (stream: ServerHttp2Stream, headers: IncomingHttpHeaders) => this.onStream(stream, headers));
-    this.http.on("session", (session: Http2Session) => this.onSession(session));
-    this.http.on("sessionError", (e: Error) => this.logger.debug("http2 session error", { error: e.message }));
-    this.http.on("error", (e: Error) => this.logger.error("grpc server error", { error: e.message }));
+    this.transportName = pickTransport(options.transport);
+    const onStream = (stream: CallStream, headers: IncomingHttpHeaders) => this.onStream(stream, headers);
+    this.transport =
+      this.transportName === "h2"
+        ? new H2Transport({ onStream, logger: this.logger }, options.tls, options.http2Settings)
+        : new NodeTransport({ onStream, logger: this.logger }, options.tls, options.http2Settings);
   }
 
   /**
@@ -140,17 +155,9 @@ export class GrpcServer {
    * Starts listening; resolves with the bound port (useful with port 0). Rejects when the
    * address cannot be bound. The default host is loopback: pass "0.0.0.0" or "::" explicitly.
    */
-  listen(port = 0, host = "127.0.0.1"): Promise<number> {
-    return new Promise((resolve, reject) => {
-      const onError = (e: Error) => reject(e);
-      this.http.once("error", onError);
-      this.http.listen(port, host, () => {
-        this.http.off("error", onError);
-        const addr = this.http.address();
-        this.boundPort = addr && typeof addr === "object" ? addr.port : port;
-        resolve(this.boundPort);
-      });
-    });
+  async listen(port = 0, host = "127.0.0.1"): Promise<number> {
+    this.boundPort = await this.transport.listen(port, host);
+    return this.boundPort;
   }
 
   /** The bound port (0 before `listen` resolved). */
@@ -177,14 +184,7 @@ export class GrpcServer {
 
   private async drainAndClose(drainMs: number): Promise<void> {
     this.draining = true;
-    const serverClosed = new Promise<void>((resolve) => {
-      try {
-        this.http.close(() => resolve());
-      } catch {
-        resolve(); // never listened
-      }
-    });
-    for (const session of this.sessions) closeSession(session);
+    const listenerClosed = this.transport.shutdown();
     const until = Date.now() + Math.max(0, drainMs);
     while (this.calls.size > 0 && Date.now() < until) await sleep(Math.min(10, until - Date.now()));
     if (this.calls.size > 0) {
@@ -192,21 +192,11 @@ export class GrpcServer {
       // Give the status frames a moment to leave before the sockets go.
       await sleep(20);
     }
-    for (const session of this.sessions) {
-      if (!session.destroyed) session.destroy();
-    }
-    this.sessions.clear();
-    await Promise.race([serverClosed, sleep(1000)]);
+    this.transport.destroy();
+    await Promise.race([listenerClosed, sleep(1000)]);
   }
 
-  private onSession(session: Http2Session): void {
-    this.sessions.add(session);
-    session.on("close", () => this.sessions.delete(session));
-    session.on("error", (e: Error) => this.logger.debug("http2 session error", { error: e.message }));
-    if (this.draining) closeSession(session);
-  }
-
-  private onStream(stream: ServerHttp2Stream, headers: IncomingHttpHeaders): void {
+  private onStream(stream: CallStream, headers: IncomingHttpHeaders): void {
     const contentType = headers["content-type"];
     if (
       typeof contentType !== "string" ||
@@ -239,30 +229,20 @@ export class GrpcServer {
   }
 }
 
-function closeSession(session: Http2Session): void {
-  try {
-    if (!session.closed && !session.destroyed) session.close();
-  } catch {
-    // already closing
-  }
-}
-
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-function rejectHttp(stream: ServerHttp2Stream, status: number): void {
-  stream.on("error", noop);
+function rejectHttp(stream: CallStream, status: number): void {
   try {
-    stream.respond({ ":status": status }, { endStream: true });
+    stream.respond({ ":status": status }, true);
   } catch {
     // reset meanwhile
   }
   stream.resume();
 }
 
-function rejectGrpc(stream: ServerHttp2Stream, error: PhotonError): void {
-  stream.on("error", noop);
+function rejectGrpc(stream: CallStream, error: PhotonError): void {
   try {
     stream.respond(
       {
@@ -271,7 +251,7 @@ function rejectGrpc(stream: ServerHttp2Stream, error: PhotonError): void {
         "grpc-accept-encoding": ACCEPT_ENCODING,
         ...errorTrailers(error, noop),
       },
-      { endStream: true, sendDate: false } as http2.ServerStreamResponseOptions,
+      true,
     );
   } catch {
     // reset meanwhile
