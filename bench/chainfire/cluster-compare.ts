@@ -101,8 +101,8 @@ async function ready(url: string): Promise<void> {
 
 /** The client URL of the member that leads, as etcdctl's endpoint status reports it. */
 function leaderOf(urls: string[]): string {
-  // host:port, not http://host:port: etcdctl's Status dials the endpoint string as the target,
-  // and Bun's node:http2 refuses the `:authority` that makes (RST_STREAM PROTOCOL_ERROR).
+  // host:port: etcdctl's Status dials the endpoint string verbatim (`:authority` http://...), which
+  // chainfire's node:http2 transport refused (PROTOCOL_ERROR); its own h2 transport accepts both.
   const hostPorts = urls.map((u) => u.replace(/^https?:\/\//, ""));
   const out = sh([...inClient, "etcdctl", "--command-timeout=5s", `--endpoints=${hostPorts.join(",")}`, "endpoint", "status", "-w", "json"]);
   const st = JSON.parse(out) as { Endpoint: string; Status: { header: { member_id: number | string }; leader: number | string } }[];

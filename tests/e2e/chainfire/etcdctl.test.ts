@@ -116,6 +116,14 @@ describe.skipIf(!etcdctl)("etcdctl against chainfire", () => {
     expect((await ctl("endpoint", "health")).err).toContain("is healthy");
   });
 
+  it("reports endpoint status for an endpoint written as a URL (etcdctl dials it verbatim: `:authority` http://...)", async () => {
+    const url = endpoint.startsWith("http") ? endpoint : `http://${endpoint}`;
+    const p = Bun.spawn([etcdctl!, `--endpoints=${url}`, "--command-timeout=5s", "endpoint", "status", "-w", "json"], { env: { ...process.env, ETCDCTL_API: "3" }, stdout: "pipe", stderr: "pipe" });
+    const [out, err] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
+    expect(err).not.toContain("PROTOCOL_ERROR");
+    expect(JSON.parse(out)[0].Status.version).toBe("3.4.23");
+  });
+
   it("saves a snapshot, compacts and defragments", async () => {
     const file = join(dir, "snap.db");
     const snap = await ctl("snapshot", "save", file);
