@@ -91,12 +91,16 @@ export class BlobStore {
   }
 
   /**
-   * The bytes `[start, end)` of one segment as a file-backed body (Bun sends it with a
-   * Content-Length, by sendfile), or undefined when the range spans several segments.
+   * The bytes `[start, end)` as a file-backed body when they lie in one segment (Bun sends it
+   * with a Content-Length, by sendfile), or undefined when they span several.
    */
   body(segments: readonly Segment[], start: number, end: number): Blob | undefined {
-    if (segments.length !== 1) return undefined;
-    return Bun.file(this.path(segments[0]!.file)).slice(start, end);
+    let base = 0;
+    for (const s of segments) {
+      if (start >= base && end <= base + s.size) return Bun.file(this.path(s.file)).slice(start - base, end - base);
+      base += s.size;
+    }
+    return undefined;
   }
 
   /** The bytes `[start, end)` of the concatenated segments, streamed. */

@@ -1,15 +1,19 @@
 /**
  * The parsers of untrusted bytes (aws-chunked framing, SigV4 headers and queries, XML bodies,
- * ranges, keys) fed random and mutated input: they answer with S3 errors (PhotonErrors with an
+ * ranges, keys, tags, CORS/lifecycle documents, bucket policies) fed random and mutated input: they answer with S3 errors (PhotonErrors with an
  * `S3:` code) or a value, never with anything else, and never hang.
  */
 import { describe, expect, it } from "bun:test";
 import { PhotonError } from "../../lib/errors.ts";
 import { parseRange } from "./api/objects.ts";
 import { parseXml } from "./api/xml.ts";
+import { parseCors } from "./cors.ts";
+import { parseLifecycle } from "./lifecycle.ts";
 import { checkKey } from "./names.ts";
 import { Payload } from "./payload.ts";
+import { parsePolicy } from "./policy.ts";
 import { parseQuery, readSignature, signingKeyOf } from "./sigv4.ts";
+import { parseTagHeader, parseTagging } from "./tags.ts";
 
 let seed = 12345;
 const rnd = (n: number) => {
@@ -56,6 +60,25 @@ describe("parsers under random input", () => {
       onlyS3Errors(() => parseXml(`<Delete>${s}</Delete>`, "Delete"));
       onlyS3Errors(() => parseRange(`bytes=${s.slice(0, 10)}`, 100));
       onlyS3Errors(() => checkKey(s));
+    }
+  });
+
+  it("tags, CORS and lifecycle documents, bucket policies", () => {
+    const docs: [string, (d: Record<string, unknown>) => unknown][] = [
+      ["<Tagging><TagSet><Tag><Key>a</Key><Value>b</Value></Tag></TagSet></Tagging>", (d) => parseTagging(d)],
+      ["<CORSConfiguration><CORSRule><AllowedOrigin>*</AllowedOrigin><AllowedMethod>GET</AllowedMethod><MaxAgeSeconds>5</MaxAgeSeconds></CORSRule></CORSConfiguration>", parseCors],
+      ["<LifecycleConfiguration><Rule><ID>x</ID><Status>Enabled</Status><Filter><And><Prefix>p</Prefix><Tag><Key>k</Key><Value>v</Value></Tag></And></Filter><Expiration><Days>3</Days></Expiration><NoncurrentVersionExpiration><NoncurrentDays>2</NoncurrentDays></NoncurrentVersionExpiration></Rule></LifecycleConfiguration>", parseLifecycle],
+    ];
+    const policy = JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Principal: { AWS: ["sa_1"] }, Action: ["s3:GetObject"], Resource: "arn:aws:s3:::b/*", Condition: { IpAddress: { "aws:SourceIp": "10.0.0.0/8" } } }] });
+    for (let i = 0; i < 1500; i++) {
+      const [doc, parse] = docs[i % docs.length]!;
+      const cut = rnd(doc.length);
+      const mutated = i % 2 ? doc.slice(0, cut) + junk(rnd(8)) + doc.slice(cut + rnd(6)) : doc.replace(/>[^<]*</, `>${junk(rnd(10)).replace(/[<&]/g, "")}<`);
+      const root = /^<(\w+)/.exec(doc)![1]!;
+      onlyS3Errors(() => parse(parseXml(mutated, root)));
+      const pc = rnd(policy.length);
+      onlyS3Errors(() => parsePolicy(policy.slice(0, pc) + junk(rnd(4)) + policy.slice(pc + rnd(4)), "b"));
+      onlyS3Errors(() => parseTagHeader(junk(rnd(40))));
     }
   });
 });

@@ -16,6 +16,7 @@ import { s3Handler } from "./api/router.ts";
 import { BlobStore } from "./blobs.ts";
 import { BucketRegistryEtcd } from "./bucket-registry-etcd.ts";
 import { S3Credentials, type ServiceIdentity } from "./credentials.ts";
+import { sweepLifecycle, type SweepResult } from "./lifecycle.ts";
 import { LightningstorService } from "./service.ts";
 import { RocksObjectStore } from "./store-rocks.ts";
 
@@ -41,6 +42,10 @@ export interface LightningstorOptions {
   /** Smallest multipart part but the last (default 5 MiB; tests lower it). */
   minPartSize?: number;
   tls?: { cert: string; key: string };
+  /** The clock for object times and lifecycle (ms since the epoch; tests move it). */
+  clock?: () => number;
+  /** How often the lifecycle sweeper runs (ms, default one hour; 0 turns it off). */
+  lifecycleIntervalMs?: number;
   logger: Logger;
   metrics: Metrics;
 }
@@ -52,6 +57,8 @@ export interface LightningstorServer {
   readonly service: LightningstorService;
   readonly credentials: S3Credentials;
   readonly blobs: BlobStore;
+  /** Runs the lifecycle sweeper once now (it also runs every `lifecycleIntervalMs`). */
+  sweepLifecycle(): Promise<SweepResult>;
   stop(): Promise<void>;
 }
 
@@ -70,7 +77,9 @@ export async function startLightningstor(o: LightningstorOptions): Promise<Light
   // Decisions in process from iam's policy feed, opened with the service secret (ADR 0014).
   const guard = new IamGuard(iam, { cacheMs: o.guardCacheMs ?? 1000, feed: { token: () => o.identity.secret }, logger: o.logger });
   const credentials = new S3Credentials(iam, o.identity, o.keyCacheMs ?? 10_000);
-  const service = new LightningstorService({ guard, registry, store, blobs, region: o.region ?? "us-east-1", logger: o.logger, ...(o.minPartSize ? { minPartSize: o.minPartSize } : {}) });
+  const service = new LightningstorService({ guard, registry, store, blobs, region: o.region ?? "us-east-1", logger: o.logger, ...(o.minPartSize ? { minPartSize: o.minPartSize } : {}), ...(o.clock ? { now: o.clock } : {}) });
+  // Multipart objects whose join a restart interrupted are joined again (ADR 0018).
+  for (const { bucket, meta } of store.multiFileObjects()) service.scheduleJoin(bucket, meta);
   const handler = s3Handler({ svc: service, credentials, guard, logger: o.logger, maxObjectSize, ...(o.domain ? { domain: o.domain } : {}) });
   const requests = o.metrics.counter("s3_requests_total", "S3 requests by method and status", ["method", "status"]);
   const latency = o.metrics.histogram("s3_request_seconds", "S3 request latency until the response starts", { labelNames: ["method"] });
@@ -89,7 +98,7 @@ export async function startLightningstor(o: LightningstorOptions): Promise<Light
         if (req.method === "GET" && path === "/readyz") return draining ? new Response("shutting down", { status: 503 }) : new Response("ready");
         if (req.method === "GET" && path === "/metrics") return new Response(await o.metrics.render(), { headers: { "content-type": o.metrics.contentType } });
         const t = performance.now();
-        const res = await handler(req);
+        const res = await handler(req, server.requestIP(req)?.address);
         requests.inc({ method: req.method, status: String(res.status) });
         latency.observe({ method: req.method }, (performance.now() - t) / 1000);
         return res;
@@ -108,6 +117,11 @@ export async function startLightningstor(o: LightningstorOptions): Promise<Light
   const h = o.host === "0.0.0.0" || o.host === "" ? "127.0.0.1" : o.host === "::" ? "[::1]" : o.host;
   const url = `${o.tls ? "https" : "http"}://${h}:${port}`;
   o.logger.info("listening", { component: "lightningstor", url });
+  let sweeping: Promise<SweepResult> | undefined;
+  const sweep = () => (sweeping ??= sweepLifecycle(service, o.logger).finally(() => (sweeping = undefined)));
+  const interval = o.lifecycleIntervalMs ?? 3_600_000;
+  const timer = interval > 0 ? setInterval(() => void sweep().catch((e) => o.logger.error("lifecycle sweep failed", { error: e })), interval) : undefined;
+  timer?.unref();
   let stopping: Promise<void> | undefined;
   return {
     url,
@@ -115,9 +129,13 @@ export async function startLightningstor(o: LightningstorOptions): Promise<Light
     service,
     credentials,
     blobs,
+    sweepLifecycle: sweep,
     stop: () =>
       (stopping ??= (async () => {
         draining = true;
+        if (timer) clearInterval(timer);
+        await sweeping?.catch(() => {});
+        await service.stopJoins();
         await Promise.race([server.stop(false), Bun.sleep(5000)]);
         await server.stop(true);
         guard.close();

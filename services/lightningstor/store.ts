@@ -15,15 +15,26 @@ export interface ObjectScan {
   from?: string;
   /** Start after every key that begins with this string (skips a listed common prefix). */
   pastPrefix?: string;
+  /** Include current delete markers (ListObjectVersions); listings skip them. */
+  markers?: boolean;
+}
+
+/** One atomic change to a key's versions (see `applyVersions`). */
+export interface VersionChange {
+  /** The new current version; `null` removes the current one; absent keeps it. */
+  current?: ObjectMeta | null;
+  /** Noncurrent versions to store (each has a `seq`). */
+  putVersions?: ObjectMeta[];
+  /** Noncurrent versions to remove, by `seq`. */
+  deleteVersions?: number[];
+  /** A multipart upload this change completes: removed with its parts in the same write. */
+  completes?: string;
 }
 
 /** See the module comment. */
 export interface ObjectStore {
+  /** The key's current version (a delete marker too). */
   getObject(bucket: string, key: string): ObjectMeta | undefined;
-  /** Stores `meta`; returns what it replaced. */
-  putObject(bucket: string, meta: ObjectMeta): ObjectMeta | undefined;
-  /** Removes a key; returns what it held. */
-  deleteObject(bucket: string, key: string): ObjectMeta | undefined;
   /** The bucket's objects in key order (lazily). */
   scanObjects(bucket: string, scan: ObjectScan): Generator<ObjectMeta>;
   /** Whether the bucket holds any object or upload. */
@@ -38,8 +49,21 @@ export interface ObjectStore {
   listParts(uploadId: string): Part[];
   /** Removes an upload and its parts; returns the parts. */
   deleteUpload(bucket: string, uploadId: string): Part[];
-  /** Atomically stores the completed object and removes the upload; returns the replaced object. */
-  completeUpload(bucket: string, uploadId: string, meta: ObjectMeta): ObjectMeta | undefined;
+  /** Applies a change to one key's current and noncurrent versions atomically (one synced write). */
+  applyVersions(bucket: string, key: string, change: VersionChange): void;
+  /** Stores many current objects of one bucket in one synced batch (bulk loads; no versioning, no blob cleanup). */
+  importObjects(bucket: string, metas: ObjectMeta[]): void;
+  /** A key's noncurrent versions, newest first. */
+  listVersions(bucket: string, key: string): ObjectMeta[];
+  /** One noncurrent version by its `seq`. */
+  getVersion(bucket: string, key: string, seq: number): ObjectMeta | undefined;
+  /** A bucket setting (versioning, tagging, cors, lifecycle, policy) as stored text. */
+  getConfig(bucket: string, name: string): string | undefined;
+  /** Stores (or with `undefined` removes) a bucket setting. */
+  setConfig(bucket: string, name: string, value: string | undefined): void;
+
+  /** Objects and versions still made of several files (a join interrupted by a restart). */
+  multiFileObjects(): { bucket: string; meta: ObjectMeta }[];
   /** Every blob file a record names (objects and parts), for the start-up scrub. */
   referencedFiles(): Set<string>;
   close(): void;

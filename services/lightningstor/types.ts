@@ -39,6 +39,16 @@ export interface ObjectMeta {
   /** Number of parts of a multipart object. */
   parts?: number;
   owner: string;
+  /** Version id; absent for the `null` version (unversioned buckets, suspended writes). */
+  versionId?: string;
+  /** Write order of the version (unique per node, increasing); absent on records written before versioning. */
+  seq?: number;
+  /** A delete marker (no bytes). */
+  deleteMarker?: boolean;
+  /** When a newer version replaced it (noncurrent versions only). */
+  noncurrentSince?: number;
+  /** Object tags (at most 10). */
+  tags?: Record<string, string>;
 }
 
 /** A multipart upload in progress. */
@@ -52,6 +62,8 @@ export interface Upload {
   headers: Record<string, string>;
   userMeta: Record<string, string>;
   checksumAlg?: ChecksumAlgorithm;
+  /** Tags the completed object gets (x-amz-tagging). */
+  tags?: Record<string, string>;
 }
 
 /** An uploaded part. */

@@ -27,7 +27,7 @@ export async function createBucket(ctx: S3Context): Promise<Response> {
 
 /** HEAD /bucket */
 export async function headBucket(ctx: S3Context): Promise<Response> {
-  const b = await ctx.svc.bucket(ctx.caller, ctx.bucket!, "lightningstor:bucket:get");
+  const b = await ctx.svc.bucket(ctx.caller, ctx.bucket!, "lightningstor:bucket:get", { action: "s3:ListBucket" });
   return new Response(null, { status: 200, headers: { "x-amz-bucket-region": b.region } });
 }
 
@@ -40,11 +40,6 @@ export async function deleteBucket(ctx: S3Context): Promise<Response> {
 /** GET /bucket?location */
 export async function bucketLocation(ctx: S3Context, b: Bucket): Promise<Response> {
   return xml("LocationConstraint", { "#text": b.region === "us-east-1" ? "" : b.region });
-}
-
-/** GET /bucket?versioning: versioning is not offered yet, so never enabled. */
-export function bucketVersioning(): Response {
-  return xml("VersioningConfiguration", {});
 }
 
 /** GET /bucket?acl (and object ?acl): the owner has full control; ACLs cannot be changed. */
@@ -131,7 +126,7 @@ export async function listObjects(ctx: S3Context, b: Bucket): Promise<Response> 
 /** POST /bucket?delete */
 export async function deleteObjects(ctx: S3Context, b: Bucket): Promise<Response> {
   const doc = parseXml(await readSmallBody(payloadOf(ctx, 2 * 1024 * 1024)), "Delete");
-  const objects = (doc.Object as { Key?: unknown }[] | undefined) ?? [];
+  const objects = (doc.Object as { Key?: unknown; VersionId?: unknown }[] | undefined) ?? [];
   if (objects.length > 1000) throw S3Errors.MalformedXML("at most 1000 keys may be deleted per request");
   const quiet = String(doc.Quiet ?? "false") === "true";
   const deleted: Record<string, unknown>[] = [];
@@ -140,8 +135,17 @@ export async function deleteObjects(ctx: S3Context, b: Bucket): Promise<Response
     const key = typeof o?.Key === "string" ? o.Key : String(o?.Key ?? "");
     try {
       checkKey(key);
-      ctx.svc.deleteObject(b, key);
-      if (!quiet) deleted.push({ Key: key });
+      const versionId = typeof o?.VersionId === "string" && o.VersionId !== "" ? o.VersionId : undefined;
+      const r = ctx.svc.deleteObject(ctx.caller, b, key, versionId);
+      if (!quiet) {
+        const d: Record<string, unknown> = { Key: key };
+        if (versionId !== undefined) d.VersionId = versionId;
+        if (r.deleteMarker) {
+          d.DeleteMarker = true;
+          if (r.versionId !== undefined) d.DeleteMarkerVersionId = r.versionId;
+        }
+        deleted.push(d);
+      }
     } catch (e) {
       errors.push({ Key: key, Code: (e as { code?: string }).code?.replace(/^S3:/, "") ?? "InternalError", Message: (e as Error).message });
     }

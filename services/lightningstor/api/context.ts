@@ -26,6 +26,10 @@ export interface S3Context {
   svc: LightningstorService;
   /** Largest single PUT. */
   maxObjectSize: number;
+  /** The client's address (aws:SourceIp in bucket policies). */
+  sourceIp?: string;
+  /** The bucket's versioning state, once a handler looked it up. */
+  versioning?: string;
 }
 
 /** The request body as a verified payload. */
@@ -55,6 +59,8 @@ export function errorResponse(e: unknown, method: string, resource: string, requ
   }
   const code = err.code.slice(3);
   const headers: Record<string, string> = { "x-amz-request-id": requestId };
+  const extraHead = err.details?.headers;
+  if (extraHead && typeof extraHead === "object") for (const [k, v] of Object.entries(extraHead)) if (typeof v === "string") headers[k] = v;
   if (err.status === 304 || method === "HEAD") return { response: new Response(null, { status: err.status, headers: { ...headers, "x-photon-error-code": code } }), internal };
   const body: Record<string, unknown> = { Code: code, Message: err.message, Resource: resource, RequestId: requestId };
   for (const [k, v] of Object.entries(err.details ?? {})) if (typeof v === "string" || typeof v === "number") body[k.charAt(0).toUpperCase() + k.slice(1)] = v;

@@ -4,7 +4,7 @@ import { S3Errors } from "../errors.ts";
 import { readSmallBody } from "../payload.ts";
 import type { Bucket } from "../types.ts";
 import { iso, payloadOf, quoted, xml, type S3Context } from "./context.ts";
-import { checkCopyConditions, copySource, objectInfo, parseRange } from "./objects.ts";
+import { checkCopyConditions, copySource, objectInfo, parseRange, versionHeader } from "./objects.ts";
 import { parseXml } from "./xml.ts";
 
 /** POST /bucket/key?uploads */
@@ -28,8 +28,8 @@ export async function uploadPart(ctx: S3Context, b: Bucket): Promise<Response> {
   const u = ctx.svc.upload(b, ctx.key!, ctx.query.get("uploadId")!);
   if (ctx.headers.has("x-amz-copy-source")) {
     const src = copySource(ctx);
-    const sb = await ctx.svc.bucket(ctx.caller, src.bucket, "lightningstor:object:get");
-    const source = ctx.svc.object(sb, src.key);
+    const sb = await ctx.svc.bucket(ctx.caller, src.bucket, "lightningstor:object:get", { action: src.versionId !== undefined ? "s3:GetObjectVersion" : "s3:GetObject", key: src.key });
+    const source = ctx.svc.object(sb, src.key, src.versionId);
     checkCopyConditions(ctx, source);
     const rangeHeader = ctx.headers.get("x-amz-copy-source-range");
     const range = rangeHeader === null ? { start: 0, end: source.size } : parseRange(rangeHeader, source.size);
@@ -54,7 +54,8 @@ export async function completeUpload(ctx: S3Context, b: Bucket): Promise<Respons
   });
   const meta = await ctx.svc.completeUpload(ctx.caller, b, u, parts);
   const url = new URL(ctx.req.url);
-  return xml("CompleteMultipartUploadResult", { Location: `${url.origin}/${b.name}/${meta.key}`, Bucket: b.name, Key: meta.key, ETag: quoted(meta.etag) });
+  ctx.versioning = ctx.svc.versioning(b);
+  return xml("CompleteMultipartUploadResult", { Location: `${url.origin}/${b.name}/${meta.key}`, Bucket: b.name, Key: meta.key, ETag: quoted(meta.etag) }, 200, versionHeader(ctx, meta));
 }
 
 /** DELETE /bucket/key?uploadId=U */

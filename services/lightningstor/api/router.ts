@@ -11,12 +11,16 @@ import type { Logger } from "../../../lib/log.ts";
 import type { GuardCaller, IamGuard } from "../../iam/guard.ts";
 import type { S3Credentials } from "../credentials.ts";
 import { S3Errors } from "../errors.ts";
-import type { LightningstorService } from "../service.ts";
+import { ANONYMOUS, type LightningstorService } from "../service.ts";
 import { parseQuery, readSignature, verifySignature, type RequestParts } from "../sigv4.ts";
 import * as buckets from "./buckets.ts";
+import * as config from "./config.ts";
+import { corsFor, preflight } from "./cors-http.ts";
+import * as versions from "./versions.ts";
 import { errorResponse, type S3Context } from "./context.ts";
 import * as mp from "./multipart.ts";
 import * as objects from "./objects.ts";
+import { postObject } from "./post.ts";
 
 /** What the router needs. */
 export interface S3RouterOptions {
@@ -48,9 +52,16 @@ function decodePath(p: string): string {
 type Handler = (ctx: S3Context) => Promise<Response> | Response;
 
 /** Builds the fetch handler. */
-export function s3Handler(o: S3RouterOptions): (req: Request) => Promise<Response> {
+export function s3Handler(o: S3RouterOptions): (req: Request, sourceIp?: string) => Promise<Response> {
   const { svc } = o;
-  const onBucket = (action: string, fn: (ctx: S3Context, b: Awaited<ReturnType<LightningstorService["bucket"]>>) => Promise<Response> | Response): Handler => async (ctx) => fn(ctx, await svc.bucket(ctx.caller, ctx.bucket!, action));
+  const onBucket = (action: string, s3Action: string, fn: (ctx: S3Context, b: Awaited<ReturnType<LightningstorService["bucket"]>>) => Promise<Response> | Response): Handler => async (ctx) => {
+    const context: Record<string, string | undefined> = { "aws:securetransport": String(ctx.req.url.startsWith("https:")) };
+    for (const k of ["prefix", "delimiter", "max-keys"]) if (ctx.query.has(k)) context[`s3:${k}`] = ctx.query.get(k);
+    if (ctx.sourceIp) context["aws:sourceip"] = ctx.sourceIp;
+    return fn(ctx, await svc.bucket(ctx.caller, ctx.bucket!, action, { action: s3Action, ...(ctx.key !== undefined ? { key: ctx.key } : {}), context }));
+  };
+  const BG = "lightningstor:bucket:get";
+  const BU = "lightningstor:bucket:update";
 
   function route(ctx: S3Context): Handler {
     const q = ctx.query;
@@ -60,39 +71,56 @@ export function s3Handler(o: S3RouterOptions): (req: Request) => Promise<Respons
       throw S3Errors.MethodNotAllowed("the specified method is not allowed against this resource");
     }
     if (ctx.key === undefined) {
-      for (const sub of ["cors", "policy", "tagging", "lifecycle", "website", "replication", "encryption", "notification", "object-lock", "logging", "ownershipControls", "publicAccessBlock", "accelerate", "requestPayment", "analytics", "metrics", "inventory", "intelligent-tiering", "versions"]) {
+      for (const sub of ["website", "replication", "encryption", "notification", "object-lock", "logging", "ownershipControls", "publicAccessBlock", "accelerate", "requestPayment", "analytics", "metrics", "inventory", "intelligent-tiering"]) {
         if (q.has(sub)) throw S3Errors.NotImplemented(`the bucket ${sub} API is not implemented yet`);
       }
-      if (m === "PUT" && (q.has("versioning") || q.has("acl"))) throw S3Errors.NotImplemented("changing versioning or ACLs is not implemented yet");
-      if (m === "GET" && q.has("location")) return onBucket("lightningstor:bucket:get", buckets.bucketLocation);
-      if (m === "GET" && q.has("versioning")) return onBucket("lightningstor:bucket:get", () => buckets.bucketVersioning());
-      if (m === "GET" && q.has("acl")) return onBucket("lightningstor:bucket:get", (c) => buckets.bucketAcl(c));
-      if (m === "GET" && q.has("uploads")) return onBucket("lightningstor:object:list", mp.listUploads);
-      if (m === "GET") return onBucket("lightningstor:object:list", buckets.listObjects);
+      const settings = [["tagging", "Tagging", config.getBucketTagging, config.putBucketTagging], ["cors", "CORS", config.getBucketCors, config.putBucketCors], ["lifecycle", "LifecycleConfiguration", config.getBucketLifecycle, config.putBucketLifecycle], ["policy", "Policy", config.getBucketPolicy, config.putBucketPolicy]] as const;
+      for (const [sub, name, get, put] of settings) {
+        if (!q.has(sub)) continue;
+        const s3Name = (verb: string) => (sub === "lifecycle" ? `s3:${verb}${name}` : `s3:${verb}Bucket${name}`);
+        if (m === "GET") return onBucket(BG, s3Name("Get"), get);
+        if (m === "PUT") return onBucket(BU, s3Name("Put"), put);
+        if (m === "DELETE") return onBucket(BU, sub === "lifecycle" ? "s3:PutLifecycleConfiguration" : s3Name("Delete"), config.deleteBucketSetting(sub));
+        throw S3Errors.MethodNotAllowed("the specified method is not allowed against this resource");
+      }
+      if (m === "PUT" && q.has("acl")) throw S3Errors.NotImplemented("changing ACLs is not implemented yet");
+      if (m === "PUT" && q.has("versioning")) return onBucket(BU, "s3:PutBucketVersioning", versions.putVersioning);
+      if (m === "GET" && q.has("location")) return onBucket(BG, "s3:GetBucketLocation", buckets.bucketLocation);
+      if (m === "GET" && q.has("versioning")) return onBucket(BG, "s3:GetBucketVersioning", versions.getVersioning);
+      if (m === "GET" && q.has("versions")) return onBucket("lightningstor:object:list", "s3:ListBucketVersions", versions.listVersions);
+      if (m === "GET" && q.has("acl")) return onBucket(BG, "s3:GetBucketAcl", (c) => buckets.bucketAcl(c));
+      if (m === "GET" && q.has("uploads")) return onBucket("lightningstor:object:list", "s3:ListBucketMultipartUploads", mp.listUploads);
+      if (m === "GET") return onBucket("lightningstor:object:list", "s3:ListBucket", buckets.listObjects);
       if (m === "PUT") return buckets.createBucket;
       if (m === "HEAD") return buckets.headBucket;
       if (m === "DELETE") return buckets.deleteBucket;
-      if (m === "POST" && q.has("delete")) return onBucket("lightningstor:object:delete", buckets.deleteObjects);
+      if (m === "POST" && q.has("delete")) return onBucket("lightningstor:object:delete", "s3:DeleteObject", buckets.deleteObjects);
       throw S3Errors.MethodNotAllowed("the specified method is not allowed against this resource");
     }
-    for (const sub of ["tagging", "retention", "legal-hold", "torrent", "restore", "select", "attributes"]) {
+    for (const sub of ["retention", "legal-hold", "torrent", "restore", "select", "attributes"]) {
       if (q.has(sub)) throw S3Errors.NotImplemented(`the object ${sub} API is not implemented yet`);
     }
-    if (q.has("versionId") && q.get("versionId") !== "null") throw S3Errors.NotImplemented("object versions are not implemented yet");
-    if (m === "GET" && q.has("acl")) return onBucket("lightningstor:object:get", (c) => buckets.bucketAcl(c));
+    const V = q.has("versionId") ? "Version" : "";
+    if (q.has("tagging")) {
+      if (m === "GET") return onBucket("lightningstor:object:get", `s3:GetObject${V}Tagging`, versions.getObjectTagging);
+      if (m === "PUT") return onBucket("lightningstor:object:create", `s3:PutObject${V}Tagging`, versions.putObjectTagging);
+      if (m === "DELETE") return onBucket("lightningstor:object:delete", `s3:DeleteObject${V}Tagging`, versions.deleteObjectTagging);
+      throw S3Errors.MethodNotAllowed("the specified method is not allowed against this resource");
+    }
+    if (m === "GET" && q.has("acl")) return onBucket("lightningstor:object:get", "s3:GetObjectAcl", (c) => buckets.bucketAcl(c));
     if (m === "PUT" && q.has("acl")) throw S3Errors.NotImplemented("changing ACLs is not implemented yet");
     if (q.has("uploadId")) {
-      if (m === "PUT") return onBucket("lightningstor:object:create", mp.uploadPart);
-      if (m === "POST") return onBucket("lightningstor:object:create", mp.completeUpload);
-      if (m === "DELETE") return onBucket("lightningstor:object:delete", mp.abortUpload);
-      if (m === "GET") return onBucket("lightningstor:object:list", mp.listParts);
+      if (m === "PUT") return onBucket("lightningstor:object:create", "s3:PutObject", mp.uploadPart);
+      if (m === "POST") return onBucket("lightningstor:object:create", "s3:PutObject", mp.completeUpload);
+      if (m === "DELETE") return onBucket("lightningstor:object:delete", "s3:AbortMultipartUpload", mp.abortUpload);
+      if (m === "GET") return onBucket("lightningstor:object:list", "s3:ListMultipartUploadParts", mp.listParts);
     }
-    if (m === "POST" && q.has("uploads")) return onBucket("lightningstor:object:create", mp.createUpload);
-    if (m === "GET") return onBucket("lightningstor:object:get", (c, b) => objects.getObject(c, b, false));
-    if (m === "HEAD") return onBucket("lightningstor:object:get", (c, b) => objects.getObject(c, b, true));
-    if (m === "PUT" && ctx.headers.has("x-amz-copy-source")) return onBucket("lightningstor:object:create", objects.copyObject);
-    if (m === "PUT") return onBucket("lightningstor:object:create", objects.putObject);
-    if (m === "DELETE") return onBucket("lightningstor:object:delete", objects.deleteObject);
+    if (m === "POST" && q.has("uploads")) return onBucket("lightningstor:object:create", "s3:PutObject", mp.createUpload);
+    if (m === "GET") return onBucket("lightningstor:object:get", `s3:GetObject${V}`, (c, b) => objects.getObject(c, b, false));
+    if (m === "HEAD") return onBucket("lightningstor:object:get", `s3:GetObject${V}`, (c, b) => objects.getObject(c, b, true));
+    if (m === "PUT" && ctx.headers.has("x-amz-copy-source")) return onBucket("lightningstor:object:create", "s3:PutObject", objects.copyObject);
+    if (m === "PUT") return onBucket("lightningstor:object:create", "s3:PutObject", objects.putObject);
+    if (m === "DELETE") return onBucket("lightningstor:object:delete", `s3:DeleteObject${V}`, objects.deleteObject);
     throw S3Errors.MethodNotAllowed("the specified method is not allowed against this resource");
   }
 
@@ -107,23 +135,23 @@ export function s3Handler(o: S3RouterOptions): (req: Request) => Promise<Respons
       }
     }
     const sig = readSignature(parts, query);
-    if (!sig) throw S3Errors.AccessDenied("anonymous access is not allowed: sign the request with an access key");
+    if (!sig) return { caller: ANONYMOUS }; // refused unless a bucket policy allows "*" (service.bucket)
     const grant = await o.credentials.lookup(sig.accessKeyId, sig.date, sig.region, sig.service);
     verifySignature(parts, sig, query, grant.signingKey);
     return { caller: grant.caller, sig, signingKey: grant.signingKey };
   }
 
-  return async (req: Request): Promise<Response> => {
+  return async (req: Request, sourceIp?: string): Promise<Response> => {
     const requestId = Buffer.from(crypto.getRandomValues(new Uint8Array(8))).toString("hex").toUpperCase();
     const { rawPath, rawQuery } = splitTarget(req.url);
     let resource = rawPath;
+    let bucket: string | undefined;
     try {
       const query = parseQuery(rawQuery);
       const parts: RequestParts = { method: req.method, rawPath, rawQuery, headers: req.headers };
       const path = decodePath(rawPath);
       resource = path;
       const host = (req.headers.get("host") ?? "").replace(/:\d+$/, "").toLowerCase();
-      let bucket: string | undefined;
       let key: string | undefined;
       if (o.domain && host.endsWith(`.${o.domain}`)) {
         bucket = host.slice(0, -o.domain.length - 1);
@@ -135,16 +163,29 @@ export function s3Handler(o: S3RouterOptions): (req: Request) => Promise<Respons
           key = m[2] === undefined || m[2] === "" ? undefined : m[2];
         }
       }
+      if (req.method === "POST" && bucket && key === undefined && /^multipart\/form-data/i.test(req.headers.get("content-type") ?? "") && !query.some(([k]) => k === "delete")) {
+        const res = await postObject(req, bucket, { svc, credentials: o.credentials, requestId });
+        res.headers.set("x-amz-request-id", requestId);
+        for (const [k, v] of Object.entries(await corsFor(svc, req, bucket))) res.headers.set(k, v);
+        return res;
+      }
+      if (req.method === "OPTIONS") {
+        const res = await preflight(svc, req, bucket);
+        res.headers.set("x-amz-request-id", requestId);
+        return res;
+      }
       const who = await authenticate(req, parts, query);
-      const ctx: S3Context = { req, method: req.method, query: new Map(query), headers: req.headers, requestId, svc, maxObjectSize: o.maxObjectSize, ...who, ...(bucket ? { bucket } : {}), ...(key !== undefined ? { key } : {}) };
+      const ctx: S3Context = { req, method: req.method, query: new Map(query), headers: req.headers, requestId, svc, maxObjectSize: o.maxObjectSize, ...who, ...(bucket ? { bucket } : {}), ...(key !== undefined ? { key } : {}), ...(sourceIp ? { sourceIp } : {}) };
       const res = await route(ctx)(ctx);
       res.headers.set("x-amz-request-id", requestId);
+      if (req.headers.has("origin")) for (const [k, v] of Object.entries(await corsFor(svc, req, bucket))) res.headers.set(k, v);
       return res;
     } catch (e) {
       const { response, internal } = errorResponse(e, req.method, resource, requestId);
       if (internal) o.logger.error("request failed", { method: req.method, path: resource, requestId, error: e, stack: e instanceof Error ? e.stack : undefined });
       // Drain what the client still sends so the connection stays usable.
       req.body?.cancel().catch(() => {});
+      if (req.method !== "OPTIONS" && req.headers.has("origin")) for (const [k, v] of Object.entries(await corsFor(svc, req, bucket))) response.headers.set(k, v);
       return response;
     }
   };

@@ -17,6 +17,11 @@ export function xmlDocument(root: string, body: Record<string, unknown>, namespa
   return `<?xml version="1.0" encoding="UTF-8"?>\n${builder.build({ [root]: namespace ? { "@_xmlns": S3_NS, ...body } : body })}`;
 }
 
+/** One element (no declaration): `<name>...</name>`, for documents built piece by piece. */
+export function xmlFragment(name: string, body: Record<string, unknown>): string {
+  return builder.build({ [name]: body }) as string;
+}
+
 /** Longest request document accepted (DeleteObjects of 1000 keys fits). */
 export const MAX_XML_BYTES = 2 * 1024 * 1024;
 
