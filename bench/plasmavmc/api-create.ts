@@ -12,7 +12,7 @@
  *
  * Software emulation here (KVM cannot boot guests on these machines). Needs root, ip netns, QEMU.
  */
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { netnsUnavailable, Testbed } from "../../dataplane/linux/testbed.ts";
@@ -119,6 +119,11 @@ try {
   deleteMs = (performance.now() - d0) / Math.max(1, keep.length);
 } finally {
   await agent.stop();
+  // The agent leaves VMs running by design (they survive it): end whatever a failed run left.
+  for (const vm of existsSync(runDir) ? readdirSync(runDir) : []) {
+    const pid = Number(existsSync(join(runDir, vm, "vmm.pid")) ? readFileSync(join(runDir, vm, "vmm.pid"), "utf8").trim() : NaN);
+    if (Number.isInteger(pid) && pid > 1) try { process.kill(pid, "SIGKILL"); } catch { /* already gone */ }
+  }
   await nnAgent.stop();
   nnStore.close();
   pvStore.close();

@@ -83,11 +83,13 @@ function rssMiB(pid: number): number {
 async function bootOnce(id: string): Promise<Sample> {
   const t0 = performance.now();
   const vm = await hv.launch(spec(id));
-  const vmm = performance.now() - t0;
-  const { init, ready } = await watchMarkers(vm.consoleLogPath, t0);
-  const rss = rssMiB(vm.pid);
-  await vm.delete();
-  return { vmm, init, ready, rssMiB: rss };
+  try {
+    const vmm = performance.now() - t0;
+    const { init, ready } = await watchMarkers(vm.consoleLogPath, t0);
+    return { vmm, init, ready, rssMiB: rssMiB(vm.pid) };
+  } finally {
+    await vm.delete(); // also when the guest never got ready: no QEMU outlives the bench
+  }
 }
 
 const pct = (xs: number[], p: number) => {

@@ -109,20 +109,24 @@ describe.skipIf(!qemu)("QmpClient", () => {
 
   it("fails pending commands and emits close once when QEMU is killed", async () => {
     const other = await startQemu("dying");
-    const client = await QmpClient.connect(other.sock);
-    const closes: (PhotonError | undefined)[] = [];
-    client.on("close", (e) => closes.push(e));
-    other.proc.kill("SIGSTOP");
-    const pending = client.execute("query-status", undefined, { timeoutMs: 5000 });
-    other.proc.kill(9);
-    const e = await rejection(pending);
-    expect(e.code).toBe("PLASMAVMC:QmpDisconnected");
-    await other.proc.exited;
-    await Bun.sleep(20);
-    expect(closes.length).toBe(1);
-    expect(closes[0]?.code).toBe("PLASMAVMC:QmpDisconnected");
-    expect(client.closed).toBe(true);
-    expect((await rejection(client.execute("query-status"))).code).toBe("PLASMAVMC:QmpDisconnected");
+    try {
+      const client = await QmpClient.connect(other.sock);
+      const closes: (PhotonError | undefined)[] = [];
+      client.on("close", (e) => closes.push(e));
+      other.proc.kill("SIGSTOP");
+      const pending = client.execute("query-status", undefined, { timeoutMs: 5000 });
+      other.proc.kill(9);
+      const e = await rejection(pending);
+      expect(e.code).toBe("PLASMAVMC:QmpDisconnected");
+      await other.proc.exited;
+      await Bun.sleep(20);
+      expect(closes.length).toBe(1);
+      expect(closes[0]?.code).toBe("PLASMAVMC:QmpDisconnected");
+      expect(client.closed).toBe(true);
+      expect((await rejection(client.execute("query-status"))).code).toBe("PLASMAVMC:QmpDisconnected");
+    } finally {
+      other.proc.kill(9); // whatever failed above, no QEMU outlives the test
+    }
   });
 
   it("waits for a QEMU that has bound its socket but does not listen yet (refused right after start)", async () => {
