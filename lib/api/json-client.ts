@@ -24,18 +24,26 @@ const grpcForHttp: Record<number, GrpcStatusCode> = {
   409: GrpcStatus.ALREADY_EXISTS, 412: GrpcStatus.FAILED_PRECONDITION, 429: GrpcStatus.RESOURCE_EXHAUSTED, 503: GrpcStatus.UNAVAILABLE,
 };
 
+/** A raw request body (an upload), sent as `application/octet-stream`. */
+export type RawBody = Blob | ReadableStream<Uint8Array> | Uint8Array | string;
+
+/** How long an upload (a raw body) may take, in ms. */
+const UPLOAD_TIMEOUT_MS = 3_600_000;
+
 /**
- * Calls `method path` with a JSON body; resolves with the JSON answer (undefined for an empty one).
+ * Calls `method path` with a JSON body, or a raw one (`raw`, an upload); resolves with the JSON
+ * answer (undefined for an empty one).
  * @throws the server's PhotonError, or PHOTON:Unavailable when the service cannot be reached.
  */
-export async function requestJson<T = unknown>(to: JsonEndpoint, method: string, path: string, body?: unknown): Promise<T> {
+export async function requestJson<T = unknown>(to: JsonEndpoint, method: string, path: string, body?: unknown, raw?: RawBody): Promise<T> {
   let res: Response;
+  const type = body !== undefined ? "application/json" : raw !== undefined ? "application/octet-stream" : undefined;
   try {
     res = await fetch(`${to.baseUrl.replace(/\/$/, "")}${path}`, {
       method,
-      headers: { ...(to.token ? { authorization: `Bearer ${to.token}` } : {}), ...(body !== undefined ? { "content-type": "application/json" } : {}) },
-      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-      signal: AbortSignal.timeout(to.timeoutMs ?? 15_000),
+      headers: { ...(to.token ? { authorization: `Bearer ${to.token}` } : {}), ...(type ? { "content-type": type } : {}) },
+      ...(body !== undefined ? { body: JSON.stringify(body) } : raw !== undefined ? { body: raw } : {}),
+      signal: AbortSignal.timeout(raw !== undefined ? UPLOAD_TIMEOUT_MS : (to.timeoutMs ?? 15_000)),
     });
   } catch (e) {
     throw new PhotonError("PHOTON:Unavailable", `${to.service} does not answer at ${to.baseUrl}: ${(e as Error).message}`, { grpc: GrpcStatus.UNAVAILABLE, cause: e });

@@ -6,21 +6,14 @@
  * const vm = await pv.createVm({ name: "web-1", flavor: "small", image: img.id, subnet: sn.id });
  * await pv.waitForVm(vm.id, (v) => v.state !== "BUILDING");
  */
-import { GrpcStatus, PhotonError, type GrpcStatusCode } from "../../lib/errors.ts";
+import { queryString, requestJson, type RawBody } from "../../lib/api/json-client.ts";
+import { GrpcStatus, PhotonError } from "../../lib/errors.ts";
 import type { CreateFlavorInput } from "./service-flavor.ts";
 import type { CreateImageInput } from "./service-image.ts";
 import type { CreateVmInput } from "./service-vm.ts";
 import type { Flavor, HostView, Image, ItemList, Quota, Vm } from "./types.ts";
 
-const grpcForHttp: Record<number, GrpcStatusCode> = {
-  400: GrpcStatus.INVALID_ARGUMENT, 401: GrpcStatus.UNAUTHENTICATED, 403: GrpcStatus.PERMISSION_DENIED, 404: GrpcStatus.NOT_FOUND,
-  409: GrpcStatus.ALREADY_EXISTS, 412: GrpcStatus.FAILED_PRECONDITION, 429: GrpcStatus.RESOURCE_EXHAUSTED, 503: GrpcStatus.UNAVAILABLE,
-};
-
-const q = (params: Record<string, string | undefined>) => {
-  const s = new URLSearchParams(Object.entries(params).filter((e): e is [string, string] => e[1] !== undefined && e[1] !== "")).toString();
-  return s ? `?${s}` : "";
-};
+const q = queryString;
 const e = encodeURIComponent;
 
 /** A client of one plasmavmc endpoint with an iam access token. */
@@ -36,30 +29,8 @@ export class PlasmavmcClient {
    * Calls `method path` with a JSON body (or a raw stream for uploads); resolves with the JSON answer.
    * @throws the server's PhotonError, or PHOTON:Unavailable when plasmavmc cannot be reached.
    */
-  async request<T = unknown>(method: string, path: string, body?: unknown, raw?: Blob | ReadableStream<Uint8Array> | Uint8Array | string): Promise<T> {
-    let res: Response;
-    try {
-      res = await fetch(`${this.baseUrl.replace(/\/$/, "")}${path}`, {
-        method,
-        headers: { ...(this.token ? { authorization: `Bearer ${this.token}` } : {}), ...(body !== undefined ? { "content-type": "application/json" } : raw !== undefined ? { "content-type": "application/octet-stream" } : {}) },
-        ...(body !== undefined ? { body: JSON.stringify(body) } : raw !== undefined ? { body: raw } : {}),
-        signal: AbortSignal.timeout(raw !== undefined ? 3_600_000 : this.timeoutMs),
-      });
-    } catch (err) {
-      throw new PhotonError("PHOTON:Unavailable", `plasmavmc does not answer at ${this.baseUrl}: ${(err as Error).message}`, { grpc: GrpcStatus.UNAVAILABLE, cause: err });
-    }
-    const text = await res.text();
-    let json: unknown;
-    try {
-      json = text ? JSON.parse(text) : undefined;
-    } catch {
-      json = undefined;
-    }
-    if (!res.ok) {
-      const err = (json as { error?: { code?: string; message?: string; details?: Record<string, unknown> } } | undefined)?.error;
-      throw new PhotonError(err?.code ?? "PHOTON:Internal", err?.message ?? `HTTP ${res.status}`, { grpc: grpcForHttp[res.status] ?? GrpcStatus.UNKNOWN, http: res.status, ...(err?.details ? { details: err.details } : {}) });
-    }
-    return json as T;
+  request<T = unknown>(method: string, path: string, body?: unknown, raw?: RawBody): Promise<T> {
+    return requestJson<T>({ service: "plasmavmc", baseUrl: this.baseUrl, ...(this.token ? { token: this.token } : {}), timeoutMs: this.timeoutMs }, method, path, body, raw);
   }
 
   createFlavor(i: CreateFlavorInput): Promise<Flavor> { return this.request("POST", "/v1/flavors", i); }
