@@ -7,3 +7,4 @@ export { checkInput, defineOp, type ApiDefinition, type ApiOperation, type ApiRe
 export { requestSource, restApp } from "./rest.ts";
 export { addGrpcOperations, type OperationRpc } from "./grpc.ts";
 export { operationsOpenApi, type OpenApiInfo } from "./openapi.ts";
+export { grpcTlsOf, startApiServers, type ApiServers, type ApiServersOptions } from "./api-servers.ts";

@@ -5,9 +5,8 @@
  * servers may share one chainfire (every write is a transaction compared on what it read) and
  * one image directory.
  */
-import { readFileSync } from "node:fs";
-import { GrpcServer, type GrpcTlsOptions } from "../../lib/grpc/index.ts";
-import { startHttpServer, type HttpServer, type HttpTlsOptions } from "../../lib/http-server.ts";
+import { startApiServers } from "../../lib/api/api-servers.ts";
+import type { HttpServer, HttpTlsOptions } from "../../lib/http-server.ts";
 import type { Logger } from "../../lib/log.ts";
 import type { Metrics } from "../../lib/metrics.ts";
 import { IamGuard } from "../iam/guard.ts";
@@ -60,8 +59,6 @@ export interface PlasmavmcServer {
 export async function startPlasmavmc(options: PlasmavmcServerOptions): Promise<PlasmavmcServer> {
   const { logger } = options;
   const store = new EtcdPlasmavmcStore({ endpoints: options.etcdEndpoints });
-  let http: HttpServer | undefined;
-  let grpc: GrpcServer | undefined;
   const secret = options.serviceSecret;
   const guard = new IamGuard(options.iamUrl, {
     ...(options.guardCacheMs !== undefined ? { cacheMs: options.guardCacheMs } : {}),
@@ -78,52 +75,37 @@ export async function startPlasmavmc(options: PlasmavmcServerOptions): Promise<P
       ...(options.defaultQuota ? { defaultQuota: options.defaultQuota } : {}),
       ...(options.deleteWaitMs !== undefined ? { deleteWaitMs: options.deleteWaitMs } : {}),
     });
-    http = startHttpServer({
+    const servers = await startApiServers({
       component: "plasmavmc",
       host: options.host,
-      port: options.httpPort,
+      httpPort: options.httpPort,
+      grpcPort: options.grpcPort,
       app: plasmavmcRestApp(service),
+      addGrpc: (g) => addPlasmavmcGrpc(g, service),
       // Image uploads stream through this server: allow them up to the image size limit.
       maxRequestBodySize: (options.imageMaxBytes ?? 20 * 1024 ** 3) + (1 << 20),
-      metrics: options.metrics,
-      logger,
-      shutdown: null,
       readiness: async () => {
         await store.etcd.get("/photon/plasmavmc/ready-probe", { timeoutMs: 1000 });
         return true;
       },
       ...(options.tls ? { tls: options.tls } : {}),
+      metrics: options.metrics,
+      logger,
     });
-    const grpcTls: GrpcTlsOptions | undefined = options.tls
-      ? {
-          cert: readFileSync(options.tls.certFile),
-          key: readFileSync(options.tls.keyFile),
-          ...(options.tls.caFile ? { ca: readFileSync(options.tls.caFile) } : {}),
-          ...(options.tls.requireClientCert ? { requestCert: true, rejectUnauthorized: true } : {}),
-        }
-      : undefined;
-    grpc = new GrpcServer({ logger, ...(grpcTls ? { tls: grpcTls } : {}) });
-    addPlasmavmcGrpc(grpc, service);
-    const grpcPort = await grpc.listen(options.grpcPort, options.host);
-    const grpcHost = options.host === "0.0.0.0" ? "127.0.0.1" : options.host === "::" ? "[::1]" : options.host;
-    const h = http;
-    const g = grpc;
     let stopping: Promise<void> | undefined;
     return {
-      http: h,
-      grpcEndpoint: `${grpcHost}:${grpcPort}`,
+      http: servers.http,
+      grpcEndpoint: servers.grpcEndpoint,
       service,
       stop: () =>
         (stopping ??= (async () => {
-          await Promise.all([h.stop(5_000), g.stop(5_000)]);
+          await servers.stop();
           await service.drain();
           guard.close();
           store.close();
         })()),
     };
   } catch (e) {
-    await http?.stop(1_000);
-    await grpc?.stop(1_000);
     guard.close();
     store.close();
     throw e;
