@@ -4,15 +4,11 @@
  * the configured port on loopback. Objects go through any S3 client with an access key
  * (`photon accesskey create --project P`).
  */
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
 import { parseArgs } from "node:util";
-import type { SupervisorStatus } from "../../lib/component.ts";
-import { loadConfig } from "../../lib/config.ts";
 import { LightningstorClient } from "../../services/lightningstor/client.ts";
 import { processIo, reportError, usageError, type CommandIo } from "../io.ts";
-import { runFile, type RunInfo } from "../up/supervisor.ts";
 import { sessionClient } from "./iam-session.ts";
+import { findComponentUrl } from "../component-url.ts";
 
 const HELP = `usage: photon bucket <verb> [args] [--flags]
 
@@ -25,19 +21,8 @@ flags: --s3-url URL, --iam-url URL, -o json
 `;
 
 /** lightningstor's S3 URL (see the module comment). */
-async function findS3Url(flag: string | undefined): Promise<string> {
-  if (flag) return flag.replace(/\/$/, "");
-  const config = loadConfig({});
-  try {
-    const info = JSON.parse(readFileSync(join(config.node.data_dir, runFile), "utf8")) as RunInfo;
-    const status = (await (await fetch(`${info.adminUrl}/v1/status`, { signal: AbortSignal.timeout(3_000) })).json()) as SupervisorStatus;
-    const s3 = status.components.find((c) => c.name === "lightningstor")?.endpoints.s3;
-    if (s3) return s3;
-  } catch {
-    // no running node here: the configured port
-  }
-  const host = config.node.bind_host === "0.0.0.0" ? "127.0.0.1" : config.node.bind_host;
-  return `http://${host}:${config.lightningstor.s3_port}`;
+function findS3Url(flag: string | undefined): Promise<string> {
+  return findComponentUrl({ component: "lightningstor", endpoint: "s3", flag, configuredPort: (c) => c.lightningstor.s3_port });
 }
 
 /** Runs `photon bucket ...`; resolves to the exit code. */

@@ -7,13 +7,11 @@
 import { chmodSync, mkdirSync, readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { dirname, join } from "node:path";
-import type { SupervisorStatus } from "../../lib/component.ts";
-import { loadConfig } from "../../lib/config.ts";
 import { writeFileAtomic } from "../../lib/data-dir.ts";
 import { PhotonError } from "../../lib/errors.ts";
 import { IamClient } from "../../services/iam/client.ts";
 import type { TokenResponse } from "../../services/iam/types.ts";
-import { runFile, type RunInfo } from "../up/supervisor.ts";
+import { findComponentUrl } from "../component-url.ts";
 
 /** The saved login. */
 export interface SavedLogin {
@@ -70,22 +68,8 @@ export function toSavedLogin(iamUrl: string, user: string, t: TokenResponse): Sa
  * iam's URL: `--iam-url`, else the running node's status (its iam component's `http`
  * endpoint), else the configured port on loopback.
  */
-export async function findIamUrl(flags: { "iam-url"?: string; "data-dir"?: string }): Promise<string> {
-  if (flags["iam-url"]) return flags["iam-url"].replace(/\/$/, "");
-  const overrides: Record<string, string> = Object.create(null);
-  if (flags["data-dir"]) overrides["node.data_dir"] = flags["data-dir"];
-  const config = loadConfig({ flags: overrides });
-  try {
-    const info = JSON.parse(readFileSync(join(config.node.data_dir, runFile), "utf8")) as RunInfo;
-    const res = await fetch(`${info.adminUrl}/v1/status`, { signal: AbortSignal.timeout(3_000) });
-    const status = (await res.json()) as SupervisorStatus;
-    const iam = status.components.find((c) => c.name === "iam")?.endpoints.http;
-    if (iam) return iam;
-  } catch {
-    // no running node here: fall back to the configured port
-  }
-  const host = config.node.bind_host === "0.0.0.0" ? "127.0.0.1" : config.node.bind_host;
-  return `http://${host}:${config.iam.http_port}`;
+export function findIamUrl(flags: { "iam-url"?: string; "data-dir"?: string }): Promise<string> {
+  return findComponentUrl({ component: "iam", endpoint: "http", flag: flags["iam-url"], dataDir: flags["data-dir"], configuredPort: (c) => c.iam.http_port });
 }
 
 /**

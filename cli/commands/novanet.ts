@@ -6,16 +6,13 @@
  * as arrays). novanet is found at `--novanet-url`, else through the running node's status
  * (`--data-dir`), else on the configured port on loopback.
  */
-import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import type { SupervisorStatus } from "../../lib/component.ts";
-import { loadConfig } from "../../lib/config.ts";
 import { PhotonError } from "../../lib/errors.ts";
 import { NovanetClient } from "../../services/novanet/client.ts";
 import { processIo, reportError, usageError, type CommandIo } from "../io.ts";
-import { runFile, type RunInfo } from "../up/supervisor.ts";
 import { sessionClient } from "./iam-session.ts";
+import { findComponentUrl } from "../component-url.ts";
 
 type Row = Record<string, unknown>;
 type Flags = Record<string, string | boolean | string[] | undefined>;
@@ -194,21 +191,8 @@ const resources: Record<string, Resource> = {
 export const NOVANET_RESOURCE_COMMANDS = Object.keys(resources);
 
 /** novanet's URL: `--novanet-url`, else the running node's status, else the configured port on loopback. */
-export async function findNovanetUrl(flags: { "novanet-url"?: string; "data-dir"?: string }): Promise<string> {
-  if (flags["novanet-url"]) return flags["novanet-url"].replace(/\/$/, "");
-  const overrides: Record<string, string> = Object.create(null);
-  if (flags["data-dir"]) overrides["node.data_dir"] = flags["data-dir"];
-  const config = loadConfig({ flags: overrides });
-  try {
-    const info = JSON.parse(readFileSync(join(config.node.data_dir, runFile), "utf8")) as RunInfo;
-    const res = await fetch(`${info.adminUrl}/v1/status`, { signal: AbortSignal.timeout(3_000) });
-    const url = ((await res.json()) as SupervisorStatus).components.find((c) => c.name === "novanet")?.endpoints.http;
-    if (url) return url;
-  } catch {
-    // no running node here: fall back to the configured port
-  }
-  const host = config.node.bind_host === "0.0.0.0" ? "127.0.0.1" : config.node.bind_host;
-  return `http://${host}:${config.novanet.http_port}`;
+export function findNovanetUrl(flags: { "novanet-url"?: string; "data-dir"?: string }): Promise<string> {
+  return findComponentUrl({ component: "novanet", endpoint: "http", flag: flags["novanet-url"], dataDir: flags["data-dir"], configuredPort: (c) => c.novanet.http_port });
 }
 
 function cell(v: unknown): string {

@@ -10,17 +10,15 @@
 import { readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import type { SupervisorStatus } from "../../lib/component.ts";
-import { loadConfig } from "../../lib/config.ts";
 import { PhotonError } from "../../lib/errors.ts";
 import { NovanetClient } from "../../services/novanet/client.ts";
 import { PlasmavmcClient } from "../../services/plasmavmc/client.ts";
 import { PlasmavmcErrors } from "../../services/plasmavmc/errors.ts";
 import type { Vm } from "../../services/plasmavmc/types.ts";
 import { processIo, reportError, usageError, type CommandIo } from "../io.ts";
-import { runFile, type RunInfo } from "../up/supervisor.ts";
 import { sessionClient } from "./iam-session.ts";
 import { findNovanetUrl } from "./novanet.ts";
+import { findComponentUrl } from "../component-url.ts";
 
 type Row = Record<string, unknown>;
 type Flags = Record<string, string | boolean | string[] | undefined>;
@@ -225,21 +223,8 @@ const resources: Record<string, { columns: string[]; verbs: Record<string, Verb>
 export const PLASMAVMC_RESOURCE_COMMANDS = Object.keys(resources);
 
 /** plasmavmc's URL: `--plasmavmc-url`, else the running node's status, else the configured port on loopback. */
-export async function findPlasmavmcUrl(flags: { "plasmavmc-url"?: string; "data-dir"?: string }): Promise<string> {
-  if (flags["plasmavmc-url"]) return flags["plasmavmc-url"].replace(/\/$/, "");
-  const overrides: Record<string, string> = Object.create(null);
-  if (flags["data-dir"]) overrides["node.data_dir"] = flags["data-dir"];
-  const config = loadConfig({ flags: overrides });
-  try {
-    const info = JSON.parse(readFileSync(join(config.node.data_dir, runFile), "utf8")) as RunInfo;
-    const res = await fetch(`${info.adminUrl}/v1/status`, { signal: AbortSignal.timeout(3_000) });
-    const url = ((await res.json()) as SupervisorStatus).components.find((c) => c.name === "plasmavmc")?.endpoints.http;
-    if (url) return url;
-  } catch {
-    // no running node here: fall back to the configured port
-  }
-  const host = config.node.bind_host === "0.0.0.0" ? "127.0.0.1" : config.node.bind_host;
-  return `http://${host}:${config.plasmavmc.http_port}`;
+export function findPlasmavmcUrl(flags: { "plasmavmc-url"?: string; "data-dir"?: string }): Promise<string> {
+  return findComponentUrl({ component: "plasmavmc", endpoint: "http", flag: flags["plasmavmc-url"], dataDir: flags["data-dir"], configuredPort: (c) => c.plasmavmc.http_port });
 }
 
 function cell(v: unknown): string {
