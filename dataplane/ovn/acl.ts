@@ -60,10 +60,11 @@ export function ruleAcl(pg: string, r: SecurityGroupRule): AclSpec | undefined {
   return { direction: ingress ? "to-lport" : "from-lport", priority: RULE_PRIORITY, match: parts.join(" && "), action: "allow-related" };
 }
 
-/** The ACLs of the drop group `pg`: DHCP requests allowed, all other IP dropped both ways. */
+/** The ACLs of the drop group `pg`: DHCP and DHCPv6 requests allowed, all other IP dropped both ways. */
 export function dropAcls(pg: string): { key: string; acl: AclSpec }[] {
   return [
     { key: "dhcp-request", acl: { direction: "from-lport", priority: RULE_PRIORITY, match: `inport == @${pg} && ip4 && udp.src == 68 && udp.dst == 67`, action: "allow" } },
+    { key: "dhcpv6-request", acl: { direction: "from-lport", priority: RULE_PRIORITY, match: `inport == @${pg} && ip6 && udp.src == 546 && udp.dst == 547`, action: "allow" } },
     { key: "drop-egress", acl: { direction: "from-lport", priority: DROP_PRIORITY, match: `inport == @${pg} && ip`, action: "drop" } },
     { key: "drop-ingress", acl: { direction: "to-lport", priority: DROP_PRIORITY, match: `outport == @${pg} && ip`, action: "drop" } },
   ];

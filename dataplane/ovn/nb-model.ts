@@ -5,7 +5,7 @@
  *
  * Layout: one Logical_Switch per VPC (the model's VPC is one L2 segment holding all its subnets),
  * one Logical_Router per VPC router with one port holding every subnet gateway, one
- * DHCP_Options per DHCP subnet, one Logical_Switch per external network (localnet port) shared by
+ * DHCP_Options per DHCP subnet (DHCPv4, or stateful DHCPv6 with router advertisements carrying the Managed flag), one Logical_Switch per external network (localnet port) shared by
  * the routers on it, SNAT per subnet and dnat_and_snat per floating IP on the router, a
  * Port_Group per security group plus the default-drop group. See docs/adr/0009-ovn-driver.md.
  */
@@ -110,38 +110,56 @@ export function buildNbRows(s: NState, opts: NbModelOptions = {}): DesiredRow[] 
   return rows;
 }
 
+/**
+ * A subnet's DHCP_Options `options`. DHCPv4: server address and MAC, lease, MTU, router, DNS.
+ * DHCPv6 (stateful; OVN answers from the port's fixed IPv6 address): the server's DUID is built
+ * from `server_id`, a MAC; the default route comes from the router's advertisements instead.
+ */
+function dhcpOptions(v: NVpc, sn: NVpc["subnets"][number], gatewayMac: string | undefined): Record<string, string> {
+  const dns = sn.dhcp!.dnsServers.filter((a) => a.includes(":") === (sn.net.version === 6));
+  if (sn.net.version === 6) {
+    const options: Record<string, string> = { server_id: gatewayMac ?? dhcpMac(v.vni) };
+    if (dns.length > 0) options.dns_server = `{${dns.join(", ")}}`;
+    return options;
+  }
+  const options: Record<string, string> = {
+    server_id: sn.dhcp!.serverIp,
+    server_mac: gatewayMac ?? dhcpMac(v.vni),
+    lease_time: String(sn.dhcp!.leaseSeconds ?? 86400),
+    mtu: String(v.mtu),
+  };
+  if (sn.gatewayIp) options.router = sn.gatewayIp;
+  if (dns.length > 0) options.dns_server = `{${dns.join(", ")}}`;
+  return options;
+}
+
 type Add = (table: string, kind: RowKind, id: string, columns: Record<string, DesiredValue>, extraIds?: Record<string, string>) => Ref;
 
 function vpcRows(v: NVpc, index: number, add: Add, external: Map<string, Ref[]>, opts: NbModelOptions): void {
   const gatewayMac = v.router?.gatewayMac;
-  const dhcpByCidr = new Map<string, Ref>();
+  const dhcpBySubnet = new Map<string, Ref>();
   for (const sn of v.subnets) {
-    // DHCP_Options here are DHCPv4 (dhcpv4_options); IPv6 subnets get none yet (IPv4-only driver).
-    if (!sn.dhcp || sn.net.version !== 4) continue;
-    const options: Record<string, string> = {
-      server_id: sn.dhcp.serverIp,
-      server_mac: gatewayMac ?? dhcpMac(v.vni),
-      lease_time: String(sn.dhcp.leaseSeconds ?? 86400),
-      mtu: String(v.mtu),
-    };
-    if (sn.gatewayIp) options.router = sn.gatewayIp;
-    if (sn.dhcp.dnsServers.length > 0) options.dns_server = `{${sn.dhcp.dnsServers.join(", ")}}`;
-    dhcpByCidr.set(sn.id, add("DHCP_Options", "dhcp", sn.id, { cidr: sn.network, options }));
+    if (!sn.dhcp) continue;
+    dhcpBySubnet.set(sn.id, add("DHCP_Options", "dhcp", sn.id, { cidr: sn.network, options: dhcpOptions(v, sn, gatewayMac) }));
   }
-  const subnetOfIp = (ip: string) => v.subnets.find((sn) => cidrContains(sn.net, ip));
+  const dhcpOf = (p: NVpc["ports"][number], version: 4 | 6): Ref[] => {
+    const ip = p.ips.find((a) => a.includes(":") === (version === 6));
+    const sn = ip ? v.subnets.find((x) => x.net.version === version && cidrContains(x.net, ip)) : undefined;
+    const dhcp = sn ? dhcpBySubnet.get(sn.id) : undefined;
+    return dhcp ? [dhcp] : [];
+  };
 
   const ports: Ref[] = [];
   for (const p of v.ports) {
     const addr = [`${p.mac}${p.ips.length ? " " + p.ips.join(" ") : ""}`];
-    const sn = p.ips[0] ? subnetOfIp(p.ips[0]) : undefined;
-    const dhcp = sn ? dhcpByCidr.get(sn.id) : undefined;
     ports.push(
       add("Logical_Switch_Port", "port", p.id, {
         name: lspName(p.id),
         type: "",
         addresses: addr,
         port_security: p.portSecurity === false ? [] : addr,
-        dhcpv4_options: dhcp ? [dhcp] : [],
+        dhcpv4_options: dhcpOf(p, 4),
+        dhcpv6_options: dhcpOf(p, 6),
       }),
     );
   }
@@ -151,7 +169,16 @@ function vpcRows(v: NVpc, index: number, add: Add, external: Map<string, Ref[]>,
     const lrPorts: Ref[] = [];
     const networks = v.subnets.filter((sn) => sn.gatewayIp).map((sn) => `${sn.gatewayIp}/${sn.net.prefix}`);
     if (networks.length > 0) {
-      lrPorts.push(add("Logical_Router_Port", "router-port", v.id, { name: lrpName(v.id), mac: r.gatewayMac, networks }));
+      const v6 = v.subnets.some((sn) => sn.gatewayIp && sn.net.version === 6);
+      lrPorts.push(
+        add("Logical_Router_Port", "router-port", v.id, {
+          name: lrpName(v.id),
+          mac: r.gatewayMac,
+          networks,
+          // Router advertisements with the Managed flag: addresses come from DHCPv6 (ADR 0016).
+          ipv6_ra_configs: v6 ? { address_mode: "dhcpv6_stateful", send_periodic: "true", mtu: String(v.mtu) } : {},
+        }),
+      );
       ports.push(
         add("Logical_Switch_Port", "router-port", v.id, {
           name: `${lrpName(v.id)}-ls`,

@@ -149,7 +149,7 @@ describe.skipIf(reason !== undefined)("OVN driver against ovsdb-server + ovn-nor
     const drop = named("Port_Group", DROP_PG)!;
     expect(names(refs("Logical_Switch_Port", drop.ports))).toEqual([lspName("pa1"), lspName("pa2"), lspName("pb1")].sort());
     expect(refs("ACL", drop.acls).map((a) => `${a.direction} ${a.priority} ${a.action}`).sort()).toEqual([
-      "from-lport 1001 drop", "from-lport 1002 allow", "to-lport 1001 drop",
+      "from-lport 1001 drop", "from-lport 1002 allow", "from-lport 1002 allow", "to-lport 1001 drop",
     ]);
 
     // Every row the driver wrote is tagged; nothing of the operator's changed.
