@@ -24,7 +24,7 @@ const commands: Record<string, { summary: string; load: () => Promise<{ run: (ar
     ]),
   ),
   ...Object.fromEntries(
-    (["vm", "flavor", "image"] as const).map((r) => [
+    (["vm", "flavor", "image", "volume"] as const).map((r) => [
       r,
       { summary: `manage plasmavmc ${r}s (photon ${r} help)`, load: async () => ({ run: (argv: string[]) => import("./commands/vm.ts").then((m) => m.runPlasmavmcResource(r, argv)) }) },
     ]),

@@ -157,6 +157,24 @@ export const novanetSection = z
     agent_resync_seconds: z.number().int().min(1).default(30),
     /** The agent: port of its /healthz, /readyz and /metrics. */
     agent_http_port: portSchema.default(7092),
+    /** The agent's data plane driver: `linux` (bridge + VXLAN + nftables) or `ovn` (ADR 0021). */
+    dataplane: z.enum(["linux", "ovn"]).default("linux"),
+    /** ovn: this agent writes the deployment's northbound database (exactly one agent per deployment). */
+    ovn_nb_writer: z.boolean().default(false),
+    /** ovn: the northbound database the writer connects to. */
+    ovn_nb_remote: z.string().default("unix:/var/run/ovn/ovnnb_db.sock"),
+    /** ovn: this host's Open_vSwitch database, where ports are plugged into `ovn_bridge`. */
+    ovn_ovs_remote: z.string().default("unix:/var/run/openvswitch/db.sock"),
+    /** ovn: the integration bridge ovn-controller manages. */
+    ovn_bridge: z.string().default("br-int"),
+    /** ovn (writer): chassis that may host routers' gateway ports, comma-separated, highest priority first. */
+    ovn_gateway_chassis: z.string().default(""),
+    /** ovn (writer): the external network's name in `ovn-bridge-mappings`; empty: routers get no external leg. */
+    ovn_external_network: z.string().default(""),
+    /** ovn: MTU inside VPCs (1500 underlay minus Geneve's 58 bytes). */
+    ovn_mtu: z.number().int().min(576).max(9000).default(1442),
+    /** ovn: turn TX checksum offload off in VMs' veths (needed with ovs-vswitchd's userspace datapath). */
+    ovn_disable_tx_offload: z.boolean().default(false),
   })
   .strict();
 
@@ -174,6 +192,8 @@ export const plasmavmcSection = z
     quota_vcpus: z.number().int().min(0).default(40),
     quota_memory_mib: z.number().int().min(0).default(81920),
     quota_volumes: z.number().int().min(0).default(20),
+    /** Default per-project quota of volume sizes, GiB. */
+    quota_gigabytes: z.number().int().min(0).default(1000),
     /** How long a VM delete waits for its host agent to remove it, in seconds. */
     delete_wait_seconds: z.number().int().min(1).default(30),
     /** The agent: this host's name (`vm.host`); empty: `node.name`. */
@@ -194,6 +214,16 @@ export const plasmavmcSection = z
     agent_console_port: portSchema.default(7102),
     /** The agent: iam's URL (console callers are authorised there); empty: iam's port on loopback. */
     agent_iam_url: z.string().default(""),
+    /**
+     * `photon up` runs this host's agents (novanet's Linux data plane and plasmavmc's agent) in
+     * process, so VMs run on the all-in-one; skipped, with the reason in `photon status`, when not
+     * root or when QEMU, ip, nft, bridge or dnsmasq is missing.
+     */
+    local_agent: z.boolean().default(true),
+    /** Where image imports may fetch from besides public addresses: CIDRs and host patterns (`*.example.com`). */
+    image_import_allow: z.array(z.string().min(1)).default([]),
+    /** A create interrupted before its ports were recorded is cleaned up after this many seconds. */
+    create_sweep_grace_seconds: z.number().int().min(1).default(120),
   })
   .strict();
 

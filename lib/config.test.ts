@@ -41,11 +41,14 @@ describe("loadConfig defaults", () => {
         http_port: 7090, grpc_port: 7091, vni_min: 4096, vni_max: 65535, external_cidr: "", external_gateway: "", external_pool_start: "", external_pool_end: "",
         quota_vpcs: 10, quota_subnets: 50, quota_ports: 500, quota_secgroups: 50, quota_rules: 500, quota_routers: 10, quota_fips: 50,
         agent_host: "", agent_underlay_ip: "", agent_external_bridge: "", agent_resync_seconds: 30, agent_http_port: 7092,
+        dataplane: "linux", ovn_nb_writer: false, ovn_nb_remote: "unix:/var/run/ovn/ovnnb_db.sock", ovn_ovs_remote: "unix:/var/run/openvswitch/db.sock",
+        ovn_bridge: "br-int", ovn_gateway_chassis: "", ovn_external_network: "", ovn_mtu: 1442, ovn_disable_tx_offload: false,
       },
       lightningstor: { s3_port: 9000, region: "us-east-1", domain: "", max_object_mb: 5 * 1024, key_cache_seconds: 10 },
       plasmavmc: {
-        http_port: 7100, grpc_port: 7101, image_max_bytes: 20 * 1024 ** 3, quota_vms: 20, quota_vcpus: 40, quota_memory_mib: 81920, quota_volumes: 20, delete_wait_seconds: 30,
+        http_port: 7100, grpc_port: 7101, image_max_bytes: 20 * 1024 ** 3, quota_vms: 20, quota_vcpus: 40, quota_memory_mib: 81920, quota_volumes: 20, quota_gigabytes: 1000, delete_wait_seconds: 30,
         agent_host: "", agent_vcpus: 0, agent_memory_mib: 0, agent_accel: "auto", agent_heartbeat_seconds: 10, agent_netns: "", agent_ns_prefix: "photon-", agent_console_port: 7102, agent_iam_url: "",
+        local_agent: true, image_import_allow: [], create_sweep_grace_seconds: 120,
       },
     });
   });

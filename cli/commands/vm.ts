@@ -1,5 +1,5 @@
 /**
- * `photon vm|flavor|image <verb> [args] [--flags]`: plasmavmc's resources from the command line,
+ * `photon vm|flavor|image|volume <verb> [args] [--flags]`: plasmavmc's resources from the command line,
  * through the saved login (`photon login`) and services/plasmavmc/client.ts. Names or ids are
  * accepted wherever a resource is named (VMs and images are looked up in the project, subnets in
  * novanet); `--project` picks the project (default: the login's); `-o json` prints the API's
@@ -14,7 +14,7 @@ import { PhotonError } from "../../lib/errors.ts";
 import { NovanetClient } from "../../services/novanet/client.ts";
 import { PlasmavmcClient } from "../../services/plasmavmc/client.ts";
 import { PlasmavmcErrors } from "../../services/plasmavmc/errors.ts";
-import type { Vm } from "../../services/plasmavmc/types.ts";
+import type { Vm, Volume } from "../../services/plasmavmc/types.ts";
 import { processIo, reportError, usageError, type CommandIo } from "../io.ts";
 import { sessionClient } from "./iam-session.ts";
 import { findNovanetUrl } from "./novanet.ts";
@@ -66,6 +66,50 @@ async function imageId(ctx: Ctx, ref: string): Promise<string> {
   if (hits.length === 1) return hits[0]!.id;
   if (hits.length > 1) throw usageError(`several images are named ${JSON.stringify(ref)}: use an id (${hits.map((h) => h.id).join(", ")})`);
   throw PlasmavmcErrors.NotFound(`no image named ${JSON.stringify(ref)} in the project`);
+}
+
+async function volumeId(ctx: Ctx, ref: string): Promise<string> {
+  if (ref.startsWith("vol-")) return ref;
+  const hits = (await ctx.pv.listVolumes(ctx.project)).items.filter((v) => v.name === ref);
+  if (hits.length === 1) return hits[0]!.id;
+  throw PlasmavmcErrors.NotFound(`no volume named ${JSON.stringify(ref)} in the project`);
+}
+
+async function snapshotId(ctx: Ctx, ref: string): Promise<string> {
+  if (ref.startsWith("snap-")) return ref;
+  const hits = (await ctx.pv.listSnapshots(ctx.project ? { project: ctx.project } : {})).items.filter((v) => v.name === ref);
+  if (hits.length === 1) return hits[0]!.id;
+  throw PlasmavmcErrors.NotFound(`no snapshot named ${JSON.stringify(ref)} in the project`);
+}
+
+/** Waits (with --wait) until the volume satisfies `done`; fails when it lands in ERROR. */
+async function volumeWaited(ctx: Ctx, vol: Volume, done: (v: Volume) => boolean): Promise<Volume | undefined> {
+  if (!ctx.flags.wait) return vol;
+  const v = await ctx.pv.waitForVolume(vol.id, (x) => done(x) || x.state === "ERROR", 600_000, 300);
+  if (v?.state === "ERROR") throw PlasmavmcErrors.InvalidState(`volume ${v.name} is in ERROR: ${v.reason ?? "no reason given"}`, { details: { id: v.id } });
+  return v;
+}
+
+/** `photon volume snapshot create VOLUME NAME | list [VOLUME] | get SNAP | delete SNAP`. */
+async function snapshotVerb(ctx: Ctx): Promise<unknown> {
+  const [sub, ...rest] = ctx.args;
+  const c = { ...ctx, args: rest };
+  switch (sub) {
+    case "create": {
+      const snap = await ctx.pv.createSnapshot(await volumeId(c, arg(c, 0, "VOLUME")), arg(c, 1, "NAME"));
+      if (!ctx.flags.wait) return snap;
+      const end = Date.now() + 600_000;
+      for (let s = snap; ; s = await ctx.pv.getSnapshot(snap.id)) {
+        if (s.state !== "CREATING") return s;
+        if (Date.now() > end) throw PlasmavmcErrors.Unavailable(`snapshot ${snap.name} is still CREATING`);
+        await Bun.sleep(300);
+      }
+    }
+    case "list": return (await ctx.pv.listSnapshots({ ...(ctx.project ? { project: ctx.project } : {}), ...(rest[0] ? { volume: await volumeId(c, rest[0]) } : {}) })).items;
+    case "get": return ctx.pv.getSnapshot(await snapshotId(c, arg(c, 0, "SNAPSHOT")));
+    case "delete": return ctx.pv.deleteSnapshot(await snapshotId(c, arg(c, 0, "SNAPSHOT")));
+    default: throw usageError("usage: photon volume snapshot create VOLUME NAME | list [VOLUME] | get SNAPSHOT | delete SNAPSHOT");
+  }
 }
 
 async function subnetId(ctx: Ctx, ref: string): Promise<string> {
@@ -128,7 +172,7 @@ const resources: Record<string, { columns: string[]; verbs: Record<string, Verb>
     columns: ["id", "name", "state", "host", "addresses", "vcpus", "memoryMiB", "reason"],
     verbs: {
       create: {
-        usage: "create NAME --flavor F --image I (--subnet S | --port P...) [--user-data FILE] [--ssh-key KEY...] [--wait]",
+        usage: "create NAME --flavor F --image I (--subnet S | --port P...) [--user-data FILE] [--ssh-key KEY...] [--machine microvm|q35] [--wait]",
         run: async (ctx) => {
           const userData = str(ctx.flags, "user-data");
           const vm = await ctx.pv.createVm({
@@ -140,6 +184,7 @@ const resources: Record<string, { columns: string[]; verbs: Record<string, Verb>
             ...(many(ctx.flags, "port") ? { ports: many(ctx.flags, "port") } : {}),
             ...(userData ? { userData: readFileSync(userData, "utf8") } : {}),
             ...(many(ctx.flags, "ssh-key") ? { sshKeys: many(ctx.flags, "ssh-key")!.map((k) => (k.startsWith("@") ? readFileSync(k.slice(1), "utf8").trim() : k)) } : {}),
+            ...(str(ctx.flags, "machine") ? { machine: str(ctx.flags, "machine") } : {}),
           });
           return waited(ctx, vm, (v) => v.state === "RUNNING");
         },
@@ -186,6 +231,35 @@ const resources: Record<string, { columns: string[]; verbs: Record<string, Verb>
       list: { usage: "list", run: async (ctx) => (await ctx.pv.listFlavors()).items },
       get: { usage: "get NAME|ID", run: (ctx) => ctx.pv.getFlavor(arg(ctx, 0, "NAME|ID")) },
       delete: { usage: "delete NAME|ID", run: async (ctx) => ctx.pv.deleteFlavor((await ctx.pv.getFlavor(arg(ctx, 0, "NAME|ID"))).id) },
+    },
+  },
+  volume: {
+    columns: ["id", "name", "state", "sizeGiB", "vm", "host", "reason"],
+    verbs: {
+      create: {
+        usage: "create NAME (--size-gib N | --image I | --snapshot S) [--wait]",
+        run: async (ctx) => {
+          const vol = await ctx.pv.createVolume({
+            name: arg(ctx, 0, "NAME"), ...(ctx.project ? { project: ctx.project } : {}),
+            ...(str(ctx.flags, "size-gib") ? { sizeGiB: int(str(ctx.flags, "size-gib"), "--size-gib")! } : {}),
+            ...(str(ctx.flags, "image") ? { image: await imageId(ctx, str(ctx.flags, "image")!) } : {}),
+            ...(str(ctx.flags, "snapshot") ? { snapshot: await snapshotId(ctx, str(ctx.flags, "snapshot")!) } : {}),
+          });
+          return volumeWaited(ctx, vol, (v) => v.state !== "CREATING");
+        },
+      },
+      list: { usage: "list", run: async (ctx) => (await ctx.pv.listVolumes(ctx.project)).items },
+      get: { usage: "get NAME|ID", run: async (ctx) => ctx.pv.getVolume(await volumeId(ctx, arg(ctx, 0, "NAME|ID"))) },
+      delete: { usage: "delete NAME|ID", run: async (ctx) => ctx.pv.deleteVolume(await volumeId(ctx, arg(ctx, 0, "NAME|ID"))) },
+      attach: {
+        usage: "attach NAME|ID --vm VM [--wait]",
+        run: async (ctx) => volumeWaited(ctx, await ctx.pv.attachVolume(await volumeId(ctx, arg(ctx, 0, "NAME|ID")), await vmId(ctx, str(ctx.flags, "vm") ?? (() => { throw usageError("give --vm"); })())), (v) => v.state === "IN-USE"),
+      },
+      detach: {
+        usage: "detach NAME|ID [--wait]",
+        run: async (ctx) => volumeWaited(ctx, await ctx.pv.detachVolume(await volumeId(ctx, arg(ctx, 0, "NAME|ID"))), (v) => v.state === "AVAILABLE"),
+      },
+      snapshot: { usage: "snapshot create VOLUME NAME [--wait] | snapshot list [VOLUME] | snapshot get SNAP | snapshot delete SNAP", run: snapshotVerb },
     },
   },
   image: {
@@ -240,7 +314,7 @@ function table(rows: Row[], columns: string[]): string {
   return data.map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join("  ").trimEnd()).join("\n") + "\n";
 }
 
-/** Runs `photon vm|flavor|image <verb> ...`; resolves to the exit code. */
+/** Runs `photon vm|flavor|image|volume <verb> ...`; resolves to the exit code. */
 export async function runPlasmavmcResource(name: string, argv: string[], io: CommandIo = processIo): Promise<number> {
   const r = resources[name]!;
   let parsed;
@@ -254,6 +328,7 @@ export async function runPlasmavmcResource(name: string, argv: string[], io: Com
         flavor: { type: "string" }, image: { type: "string" }, subnet: { type: "string" }, port: { type: "string", multiple: true },
         "user-data": { type: "string" }, "ssh-key": { type: "string", multiple: true }, "deadline-ms": { type: "string" },
         vcpus: { type: "string" }, "memory-mib": { type: "string" }, "disk-gib": { type: "string" },
+        machine: { type: "string" }, "size-gib": { type: "string" }, snapshot: { type: "string" }, vm: { type: "string" },
         file: { type: "string" }, url: { type: "string" }, kind: { type: "string" }, sha256: { type: "string" }, initrd: { type: "string" }, cmdline: { type: "string" },
         help: { type: "boolean", short: "h" },
       },

@@ -9,6 +9,7 @@ import { iamComponent } from "../../services/iam/component.ts";
 import { lightningstorComponent } from "../../services/lightningstor/component.ts";
 import { novanetComponent } from "../../services/novanet/component.ts";
 import { plasmavmcComponent } from "../../services/plasmavmc/component.ts";
+import { withLocalAgents } from "./local-agents.ts";
 
 /** Every component that exists in this build, in the order they must start. */
-export const components: readonly Component[] = [chainfireComponent, iamComponent, lightningstorComponent, novanetComponent, plasmavmcComponent];
+export const components: readonly Component[] = [chainfireComponent, iamComponent, lightningstorComponent, novanetComponent, withLocalAgents(plasmavmcComponent)];

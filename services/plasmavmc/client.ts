@@ -11,7 +11,8 @@ import { GrpcStatus, PhotonError } from "../../lib/errors.ts";
 import type { CreateFlavorInput } from "./service-flavor.ts";
 import type { CreateImageInput } from "./service-image.ts";
 import type { CreateVmInput } from "./service-vm.ts";
-import type { Flavor, HostView, Image, ItemList, Quota, Vm } from "./types.ts";
+import type { CreateVolumeInput } from "./service-volume.ts";
+import type { Flavor, HostView, Image, ItemList, Quota, Snapshot, Vm, Volume } from "./types.ts";
 
 const q = queryString;
 const e = encodeURIComponent;
@@ -56,6 +57,37 @@ export class PlasmavmcClient {
   resumeVm(id: string): Promise<Vm> { return this.request("POST", `/v1/vms/${e(id)}/resume`, {}); }
   resizeVm(id: string, flavor: string): Promise<Vm> { return this.request("POST", `/v1/vms/${e(id)}/resize`, { flavor }); }
   consoleLog(id: string): Promise<{ id: string; log: string }> { return this.request("GET", `/v1/vms/${e(id)}/console-log`); }
+
+  createVolume(i: CreateVolumeInput): Promise<Volume> { return this.request("POST", "/v1/volumes", i); }
+  listVolumes(project?: string): Promise<ItemList<Volume>> { return this.request("GET", `/v1/volumes${q({ project })}`); }
+  getVolume(id: string): Promise<Volume> { return this.request("GET", `/v1/volumes/${e(id)}`); }
+  deleteVolume(id: string): Promise<object> { return this.request("DELETE", `/v1/volumes/${e(id)}`); }
+  attachVolume(id: string, vm: string): Promise<Volume> { return this.request("POST", `/v1/volumes/${e(id)}/attach`, { vm }); }
+  detachVolume(id: string): Promise<Volume> { return this.request("POST", `/v1/volumes/${e(id)}/detach`, {}); }
+  createSnapshot(volume: string, name: string): Promise<Snapshot> { return this.request("POST", `/v1/volumes/${e(volume)}/snapshots`, { name }); }
+  listSnapshots(o: { project?: string; volume?: string } = {}): Promise<ItemList<Snapshot>> { return this.request("GET", `/v1/snapshots${q(o)}`); }
+  getSnapshot(id: string): Promise<Snapshot> { return this.request("GET", `/v1/snapshots/${e(id)}`); }
+  deleteSnapshot(id: string): Promise<object> { return this.request("DELETE", `/v1/snapshots/${e(id)}`); }
+
+  /**
+   * Polls a volume until `done(volume)` holds (resolves undefined once it is gone).
+   * @throws PLASMAVMC:Unavailable after `timeoutMs`, naming the last state.
+   */
+  async waitForVolume(id: string, done: (v: Volume) => boolean, timeoutMs = 60_000, everyMs = 200): Promise<Volume | undefined> {
+    const end = Date.now() + timeoutMs;
+    for (;;) {
+      let v: Volume;
+      try {
+        v = await this.getVolume(id);
+      } catch (err) {
+        if ((err as PhotonError).code === "PLASMAVMC:NotFound") return undefined;
+        throw err;
+      }
+      if (done(v)) return v;
+      if (Date.now() > end) throw new PhotonError("PLASMAVMC:Unavailable", `volume ${id} is still ${v.state}${v.reason ? ` (${v.reason})` : ""} after ${timeoutMs} ms`, { grpc: GrpcStatus.UNAVAILABLE });
+      await Bun.sleep(everyMs);
+    }
+  }
 
   listHosts(): Promise<ItemList<HostView>> { return this.request("GET", "/v1/hosts"); }
   getQuota(project?: string): Promise<Quota> { return this.request("GET", `/v1/quotas${q({ project })}`); }

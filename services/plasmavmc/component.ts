@@ -2,7 +2,9 @@
  * plasmavmc as a component of `photon up`: reaches chainfire, iam and novanet at the endpoints the
  * supervisor started (so it starts after novanet), decides in process from iam's policy feed
  * with its service identity and registers in iam's catalog; images live under its data directory. The host
- * agent is a separate command (`photon plasmavmc-agent`), one per hypervisor host.
+ * agent is a separate command (`photon plasmavmc-agent`), one per hypervisor host; `photon up` also
+ * runs this host's agents right after this component (cli/up/local-agents.ts). Each server sweeps
+ * creates interrupted by a crash (sweeper.ts).
  */
 import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -32,11 +34,13 @@ export const plasmavmcComponent: Component = {
       novanetUrl: novanet,
       imageDir: join(ctx.dataDir, "images"),
       imageMaxBytes: p.image_max_bytes,
+      imageImportAllow: p.image_import_allow,
       host: config.node.bind_host,
       httpPort: p.http_port,
       grpcPort: p.grpc_port,
-      defaultQuota: { vms: p.quota_vms, vcpus: p.quota_vcpus, memoryMiB: p.quota_memory_mib, volumes: p.quota_volumes },
+      defaultQuota: { vms: p.quota_vms, vcpus: p.quota_vcpus, memoryMiB: p.quota_memory_mib, volumes: p.quota_volumes, gigabytes: p.quota_gigabytes },
       deleteWaitMs: p.delete_wait_seconds * 1000,
+      createSweepGraceMs: p.create_sweep_grace_seconds * 1000,
       ...(secret ? { serviceSecret: secret } : {}),
       ...(tls ? { tls } : {}),
       logger: ctx.logger,

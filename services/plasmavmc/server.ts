@@ -13,6 +13,7 @@ import { IamGuard } from "../iam/guard.ts";
 import { addPlasmavmcGrpc, plasmavmcRestApp } from "./api/index.ts";
 import { PlasmavmcService } from "./service.ts";
 import { EtcdPlasmavmcStore } from "./store-etcd.ts";
+import { startCreateSweeper } from "./sweeper.ts";
 import type { QuotaKind } from "./types.ts";
 
 /** Options of startPlasmavmc. */
@@ -28,9 +29,15 @@ export interface PlasmavmcServerOptions {
   /** The local image store directory. */
   imageDir: string;
   imageMaxBytes?: number;
+  /** `[plasmavmc] image_import_allow`: where image imports may fetch from besides public addresses. */
+  imageImportAllow?: readonly string[];
   defaultQuota?: Partial<Record<QuotaKind, number>>;
   /** How long a delete waits for the host agent (ms). */
   deleteWaitMs?: number;
+  /** A create interrupted before its ports were recorded is cleaned up after this long (ms, default 120 000; sweeper.ts). */
+  createSweepGraceMs?: number;
+  /** How often this server sweeps (ms; default a quarter of the grace, 1–30 s). */
+  createSweepIntervalMs?: number;
   /** How long iam's decisions are reused (ms, default 1000). */
   guardCacheMs?: number;
   /**
@@ -72,6 +79,7 @@ export async function startPlasmavmc(options: PlasmavmcServerOptions): Promise<P
       novanetUrl: options.novanetUrl,
       imageDir: options.imageDir,
       ...(options.imageMaxBytes !== undefined ? { imageMaxBytes: options.imageMaxBytes } : {}),
+      ...(options.imageImportAllow ? { imageImportAllow: options.imageImportAllow } : {}),
       ...(options.defaultQuota ? { defaultQuota: options.defaultQuota } : {}),
       ...(options.deleteWaitMs !== undefined ? { deleteWaitMs: options.deleteWaitMs } : {}),
     });
@@ -92,6 +100,7 @@ export async function startPlasmavmc(options: PlasmavmcServerOptions): Promise<P
       metrics: options.metrics,
       logger,
     });
+    const sweeper = startCreateSweeper(service, { graceMs: options.createSweepGraceMs ?? 120_000, ...(options.createSweepIntervalMs ? { intervalMs: options.createSweepIntervalMs } : {}) });
     let stopping: Promise<void> | undefined;
     return {
       http: servers.http,
@@ -100,6 +109,7 @@ export async function startPlasmavmc(options: PlasmavmcServerOptions): Promise<P
       stop: () =>
         (stopping ??= (async () => {
           await servers.stop();
+          await sweeper.stop();
           await service.drain();
           guard.close();
           store.close();

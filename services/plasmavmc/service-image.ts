@@ -4,9 +4,15 @@
  * URL run in the background; ACTIVE once stored and verified (size, SHA-256 when given, format by
  * qemu-img), ERROR with the reason otherwise. `bytes` reports progress. A kernel image may name
  * an initrd image and a command line (direct kernel boot, like Glance's kernel_id/ramdisk_id).
+ * Imports go through the import policy (images/import-policy.ts): a URL whose host resolves to a
+ * loopback, link-local, private or PhotonCloud address is refused at create
+ * (PLASMAVMC:ImportForbidden, nothing stored), and a redirect to one puts the image in ERROR
+ * with that code before anything is fetched from there.
  */
+import type { PhotonError } from "../../lib/errors.ts";
 import type { GuardCaller } from "../iam/guard.ts";
 import { PlasmavmcErrors } from "./errors.ts";
+import { fetchForImport } from "./images/import-fetch.ts";
 import { removeImage, storeImage } from "./images/image-store.ts";
 import { checkName, newId, type PlasmavmcService } from "./service.ts";
 import { keys } from "./store.ts";
@@ -75,6 +81,12 @@ export async function createImage(s: PlasmavmcService, caller: GuardCaller, i: C
   if ((i.initrd || i.cmdline) && kind !== "kernel") throw PlasmavmcErrors.InvalidArgument("initrd and cmdline belong to kernel images", { details: { field: i.initrd ? "initrd" : "cmdline" } });
   if (i.cmdline !== undefined && (i.cmdline.length > 2048 || /[\n\0]/.test(i.cmdline))) throw PlasmavmcErrors.InvalidArgument("cmdline must be one line of at most 2048 characters", { details: { field: "cmdline" } });
   const scope = await s.authorizeProject(caller, "image", "create", i.project);
+  if (url) {
+    // refused at once when it resolves to a forbidden address; a host that does not resolve now fails in the import
+    await s.importPolicy.check(url).catch((e) => {
+      if ((e as PhotonError).code !== "PLASMAVMC:Unavailable") throw e;
+    });
+  }
   if (i.initrd) {
     const rd = await s.load<Image>(caller, "images", i.initrd, "get").catch(() => undefined);
     if (!rd || rd.project !== scope.project || rd.kind !== "initrd") throw PlasmavmcErrors.NotFound(`initrd: image ${JSON.stringify(i.initrd)} is not an initrd image of project ${scope.project}`, { details: { field: "initrd" } });
@@ -90,19 +102,17 @@ export async function createImage(s: PlasmavmcService, caller: GuardCaller, i: C
 }
 
 async function importFromUrl(s: PlasmavmcService, img: Image, url: URL): Promise<void> {
-  let res: Response;
+  let res;
   try {
-    res = await fetch(url, { redirect: "follow" });
+    res = await fetchForImport(url, s.importPolicy);
   } catch (e) {
-    await setImage(s, img.id, { state: "ERROR", error: `cannot fetch ${url}: ${(e as Error).message}` });
+    const code = (e as PhotonError).code;
+    const error = code === "PLASMAVMC:ImportForbidden" ? `${code}: ${(e as Error).message}` : (e as Error).message;
+    await setImage(s, img.id, { state: "ERROR", error });
+    s.log.warn("image import failed", { image: img.id, error });
     return;
   }
-  if (!res.ok || !res.body) {
-    await setImage(s, img.id, { state: "ERROR", error: `fetching ${url} answered HTTP ${res.status}` });
-    return;
-  }
-  const len = Number(res.headers.get("content-length") ?? "NaN");
-  await fill(s, img, res.body, Number.isSafeInteger(len) ? len : undefined).catch(() => {});
+  await fill(s, img, res.body, res.length).catch(() => {});
 }
 
 /**

@@ -13,7 +13,9 @@ import { PlasmavmcErrors } from "./errors.ts";
 import { place, release } from "./scheduler/placement.ts";
 import { findFlavor } from "./service-flavor.ts";
 import { checkInt, checkName, newId, type PlasmavmcService } from "./service.ts";
+import { detachAll } from "./service-volume-attach.ts";
 import { keys } from "./store.ts";
+import { finishCreate, pendingKey, type PendingCreate } from "./sweeper.ts";
 import type { Host, Image, Vm, VmBoot, VmNic, VmRecord, VmStateName, VmStatusRecord } from "./types.ts";
 
 /** `CreateVm`'s input. */
@@ -30,6 +32,8 @@ export interface CreateVmInput {
   sshKeys?: string[];
   /** Grace on stop before forcing (ms, default 10 000). */
   stopDeadlineMs?: number;
+  /** `microvm` or `q35` (default: microvm for kernel images, q35 for disks); q35 takes volumes while running. */
+  machine?: string;
 }
 
 const codeOf = (e: unknown) => (e as PhotonError).code;
@@ -49,7 +53,8 @@ export function vmView(r: VmRecord, st: VmStatusRecord | undefined, hostAlive: b
     id: r.id, org: r.org, project: r.project, name: r.name, flavor: r.flavor, image: r.boot.image, vcpus: r.vcpus, memoryMiB: r.memoryMiB,
     state, desired: r.desired, ...(r.host ? { host: r.host } : {}), addresses: r.nics.flatMap((n) => n.ips), ports: r.nics.map((n) => n.port),
     ...(reason ? { reason } : {}), ...(st?.accelerator ? { accelerator: st.accelerator } : {}),
-    ...(consoleBase && hostAlive && r.host ? { consoleUrl: `${consoleBase}/v1/vms/${r.id}/console` } : {}), createdAt: r.createdAt,
+    ...(consoleBase && hostAlive && r.host ? { consoleUrl: `${consoleBase}/v1/vms/${r.id}/console` } : {}),
+    ...(r.machine ? { machine: r.machine } : {}), ...(r.volumes?.length ? { volumes: r.volumes } : {}), createdAt: r.createdAt,
   };
 }
 
@@ -88,6 +93,7 @@ async function failVm(s: PlasmavmcService, id: string, reason: string): Promise<
     if (r.allocated && r.host) await release(tx, r.host, r);
     const { allocated: _a, ...rest } = r;
     tx.put(keys.doc("vms", id), { ...rest, error: reason });
+    tx.delete(pendingKey(id));
   });
 }
 
@@ -104,6 +110,7 @@ export async function createVm(s: PlasmavmcService, caller: GuardCaller, i: Crea
   const sshKeys = i.sshKeys ?? [];
   if (sshKeys.length > 16 || sshKeys.some((k) => k.length > 8192 || !/^(ssh|ecdsa|sk)-[A-Za-z0-9@.-]+ [A-Za-z0-9+/=]+( [^\n]*)?$/.test(k))) throw PlasmavmcErrors.InvalidArgument("sshKeys must be at most 16 OpenSSH public keys (type base64 [comment])", { details: { field: "sshKeys" } });
   const stopDeadlineMs = checkInt(i.stopDeadlineMs ?? 10_000, "stopDeadlineMs", 0, 600_000);
+  if (i.machine !== undefined && i.machine !== "microvm" && i.machine !== "q35") throw PlasmavmcErrors.InvalidArgument(`machine must be microvm or q35, got ${JSON.stringify(i.machine)}`, { details: { field: "machine" } });
   const portIds = i.ports ?? [];
   if (portIds.length > 8) throw PlasmavmcErrors.InvalidArgument("at most 8 ports per VM", { details: { field: "ports" } });
   if (portIds.length && i.subnet) throw PlasmavmcErrors.InvalidArgument("give either ports or subnet, not both", { details: { field: "subnet" } });
@@ -115,6 +122,7 @@ export async function createVm(s: PlasmavmcService, caller: GuardCaller, i: Crea
   if (img.project !== scope.project) throw PlasmavmcErrors.NotFound(`image: image ${i.image} is not in project ${scope.project}`, { details: { field: "image" } });
   if (img.state !== "ACTIVE") throw PlasmavmcErrors.InvalidState(`image ${img.id} is ${img.state}${img.error ? `: ${img.error}` : ""}`, { details: { field: "image" } });
   if (img.kind === "initrd") throw PlasmavmcErrors.InvalidArgument(`image ${img.id} is an initrd; boot a disk or kernel image`, { details: { field: "image" } });
+  if (img.kind === "disk" && i.machine === "microvm") throw PlasmavmcErrors.InvalidArgument("machine microvm has no firmware to boot a disk image; use q35", { details: { field: "machine" } });
   const initrd = img.initrd ? await s.store.get<Image>(keys.doc("images", img.initrd)) : undefined;
   if (img.initrd && initrd?.state !== "ACTIVE") throw PlasmavmcErrors.InvalidState(`the initrd ${img.initrd} of image ${img.id} is not ACTIVE`, { details: { field: "image" } });
   const nn = s.novanet(caller);
@@ -133,7 +141,7 @@ export async function createVm(s: PlasmavmcService, caller: GuardCaller, i: Crea
   const rec: VmRecord = {
     id, org: scope.org, project: scope.project, name, flavor: flavor.id, vcpus: flavor.vcpus, memoryMiB: flavor.memoryMiB, diskGiB: flavor.diskGiB,
     boot: bootOf(img, initrd), ...(i.subnet ? { subnet: i.subnet } : {}), ...(portIds.length ? { givenPorts: portIds } : {}), nics: [], ...(i.userData !== undefined ? { userData: i.userData } : {}),
-    sshKeys, desired: "running", stopDeadlineMs, rebootSeq: 0, createdAt: new Date().toISOString(),
+    sshKeys, desired: "running", stopDeadlineMs, rebootSeq: 0, ...(i.machine ? { machine: i.machine as "microvm" | "q35" } : {}), createdAt: new Date().toISOString(),
   };
   // 1. the VM, its name and its quota, or nothing
   const placed = await s.store.transact(async (tx) => {
@@ -143,6 +151,8 @@ export async function createVm(s: PlasmavmcService, caller: GuardCaller, i: Crea
     // 2. placement in the same transaction: a host with room, or ERROR
     const p = await place(tx, rec);
     tx.put(keys.doc("vms", id), p.host ? { ...rec, host: p.host, allocated: true } : { ...rec, error: p.reason });
+    // until its ports are recorded, a create interrupted by a crash is found and cleaned by sweeper.ts
+    if (p.host) tx.put(pendingKey(id), { vm: id, project: scope.project, token: caller.token, expiresAt: caller.expiresAt, since: rec.createdAt } satisfies PendingCreate);
     return p;
   });
   if (!placed.host) {
@@ -166,7 +176,7 @@ export async function createVm(s: PlasmavmcService, caller: GuardCaller, i: Crea
     await failVm(s, id, `its ports could not be bound: ${(e as Error).message}`);
     return viewOf(s, (await s.store.get<VmRecord>(keys.doc("vms", id)))!);
   }
-  await setVm(s, id, (r) => ({ ...r, nics, netReady: true }));
+  if (!(await finishCreate(s, id, nics))) await releaseNics(s, caller, nics); // swept meanwhile: the VM is in ERROR
   return viewOf(s, (await s.store.get<VmRecord>(keys.doc("vms", id)))!);
 }
 
@@ -217,7 +227,7 @@ export async function deleteVm(s: PlasmavmcService, caller: GuardCaller, i: { id
     }
   }
   await releaseNics(s, caller, cur.nics);
-  if (!cur.netReady && cur.host && !cur.error) {
+  if (!cur.netReady && cur.host && (!cur.error || (await s.store.get(pendingKey(cur.id))) !== undefined)) {
     // a create interrupted between binding ports and recording them: find them by their owner
     const orphans = (await s.novanet(caller).listPorts({ project: cur.project })).items.filter((p) => p.deviceOwner === `vm:${cur.id}`);
     await releaseNics(s, caller, orphans.map((p) => ({ port: p.id, mac: p.mac, ips: p.fixedIps, vpc: p.vpc, vni: 0, subnet: p.subnet, owned: !(cur.givenPorts ?? []).includes(p.id) })));
@@ -231,6 +241,8 @@ export async function deleteVm(s: PlasmavmcService, caller: GuardCaller, i: { id
     tx.delete(keys.status(r.id));
     tx.delete(keys.console(r.id));
     tx.delete(keys.name(r.project, r.name));
+    tx.delete(pendingKey(r.id));
+    await detachAll(tx, r); // its volumes stay, AVAILABLE (Nova detaches them on delete)
   });
   return {};
 }

@@ -13,6 +13,7 @@ import type { Logger } from "../../lib/log.ts";
 import type { GuardCaller, IamGuard } from "../iam/guard.ts";
 import { NovanetClient } from "../novanet/client.ts";
 import { PlasmavmcErrors } from "./errors.ts";
+import { ImportPolicy } from "./images/import-policy.ts";
 import { keys, type PlasmavmcStore, type StoreTx } from "./store.ts";
 import { QUOTA_KINDS, type QuotaKind } from "./types.ts";
 
@@ -27,6 +28,8 @@ export interface PlasmavmcServiceOptions {
   imageDir: string;
   /** Largest image accepted (bytes; default 20 GiB). */
   imageMaxBytes?: number;
+  /** CIDRs and host patterns image imports may fetch from besides public addresses (`[plasmavmc] image_import_allow`). */
+  imageImportAllow?: readonly string[];
   /** Quotas of projects without their own. */
   defaultQuota?: Partial<Record<QuotaKind, number>>;
   /** How long a delete waits for the host agent to remove the VM (default 30 000 ms). */
@@ -34,7 +37,7 @@ export interface PlasmavmcServiceOptions {
 }
 
 /** Default per-project limits. */
-export const DEFAULT_QUOTA: Record<QuotaKind, number> = { vms: 20, vcpus: 40, memoryMiB: 81920, volumes: 20 };
+export const DEFAULT_QUOTA: Record<QuotaKind, number> = { vms: 20, vcpus: 40, memoryMiB: 81920, volumes: 20, gigabytes: 1000 };
 
 /** The scope a resource is filed under. */
 export interface Scope {
@@ -43,7 +46,7 @@ export interface Scope {
 }
 
 /** Id prefixes (lowercase: a VM id is also its runtime directory and QEMU name on the host). */
-export const ID_PREFIX = { flavors: "flv-", images: "img-", vms: "vm-" } as const;
+export const ID_PREFIX = { flavors: "flv-", images: "img-", vms: "vm-", volumes: "vol-", snapshots: "snap-" } as const;
 
 /** A new id: the kind's prefix and 16 random hex digits. */
 export function newId(kind: keyof typeof ID_PREFIX): string {
@@ -76,6 +79,8 @@ export class PlasmavmcService {
   readonly novanetUrl: string;
   readonly imageDir: string;
   readonly imageMaxBytes: number;
+  /** Where image imports may fetch from (images/import-policy.ts). */
+  readonly importPolicy: ImportPolicy;
   readonly defaultQuota: Record<QuotaKind, number>;
   readonly deleteWaitMs: number;
   /** Background work (image imports) the server waits for on stop. */
@@ -88,6 +93,7 @@ export class PlasmavmcService {
     this.novanetUrl = options.novanetUrl;
     this.imageDir = options.imageDir;
     this.imageMaxBytes = options.imageMaxBytes ?? 20 * 1024 ** 3;
+    this.importPolicy = new ImportPolicy({ allow: options.imageImportAllow ?? [] });
     this.defaultQuota = { ...DEFAULT_QUOTA, ...options.defaultQuota };
     this.deleteWaitMs = options.deleteWaitMs ?? 30_000;
   }
@@ -129,8 +135,8 @@ export class PlasmavmcService {
    * Loads a project resource for `verb`: PLASMAVMC:NotFound when absent or when the caller may not
    * even read it; IAM:PermissionDenied when it may read but not `verb`.
    */
-  async load<T extends { org: string; project: string }>(caller: GuardCaller, kind: "images" | "vms", id: unknown, verb: string): Promise<T> {
-    const type = kind === "images" ? "image" : "vm";
+  async load<T extends { org: string; project: string }>(caller: GuardCaller, kind: "images" | "vms" | "volumes" | "snapshots", id: unknown, verb: string): Promise<T> {
+    const type = ({ images: "image", vms: "vm", volumes: "volume", snapshots: "snapshot" } as const)[kind];
     const notFound = () => PlasmavmcErrors.NotFound(`${type} ${JSON.stringify(id)} not found`, { details: { id } });
     if (typeof id !== "string" || !id.startsWith(ID_PREFIX[kind]) || id.includes("/")) throw notFound();
     const doc = await this.store.get<T>(keys.doc(kind, id));

@@ -10,7 +10,10 @@
  * - `usage/<project>`, `quotas/<project>`: quota usage (read and rewritten in every transaction
  *   that changes it, so concurrent creates cannot both pass) and per-project limits;
  * - `hosts/<name>`: a host's capacity; `alive/<name>`: its heartbeat, attached to a lease;
- * - `alloc/<host>`: vCPUs and memory placed on a host (rewritten by every placement on it).
+ * - `alloc/<host>`: vCPUs and memory placed on a host (rewritten by every placement on it);
+ * - `volumes/<id>`, `snapshots/<id>`: volumes and their snapshots (desired: size, source, the VM
+ *   a volume is attached to); `volnames/<project>/<name>`, `snapnames/<project>/<name>`: name claims;
+ * - `volstatus/<volume>`: what the volume's host agent observed (files ready, attached to, snapshots made).
  */
 import type { DocChange, DocStore, DocTx } from "../../lib/docstore/index.ts";
 
@@ -19,8 +22,11 @@ export const PLASMAVMC_PREFIX = "/photon/plasmavmc/";
 
 /** Key builders. */
 export const keys = {
-  doc: (kind: "flavors" | "images" | "vms", id: string) => `${PLASMAVMC_PREFIX}${kind}/${id}`,
-  kind: (kind: "flavors" | "images" | "vms" | "status" | "hosts" | "alive" | "alloc") => `${PLASMAVMC_PREFIX}${kind}/`,
+  doc: (kind: "flavors" | "images" | "vms" | "volumes" | "snapshots", id: string) => `${PLASMAVMC_PREFIX}${kind}/${id}`,
+  kind: (kind: "flavors" | "images" | "vms" | "status" | "hosts" | "alive" | "alloc" | "volumes" | "snapshots" | "volstatus") => `${PLASMAVMC_PREFIX}${kind}/`,
+  volumeName: (project: string, name: string) => `${PLASMAVMC_PREFIX}volnames/${project}/${name}`,
+  snapshotName: (project: string, name: string) => `${PLASMAVMC_PREFIX}snapnames/${project}/${name}`,
+  volumeStatus: (volume: string) => `${PLASMAVMC_PREFIX}volstatus/${volume}`,
   status: (vm: string) => `${PLASMAVMC_PREFIX}status/${vm}`,
   console: (vm: string) => `${PLASMAVMC_PREFIX}console/${vm}`,
   name: (project: string, name: string) => `${PLASMAVMC_PREFIX}names/${project}/${name}`,

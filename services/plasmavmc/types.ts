@@ -105,6 +105,10 @@ export interface VmRecord {
   /** Set when the VM failed for good (placement, image); the agent leaves it alone. */
   error?: string;
   deleting?: boolean;
+  /** The machine the VM runs on (`microvm` has no PCI hotplug: volumes attach to it only while stopped). */
+  machine?: "microvm" | "q35";
+  /** Attached volumes in attach order (each volume's `vm` names this VM; both change in one transaction). */
+  volumes?: string[];
   createdAt: string;
 }
 
@@ -140,6 +144,88 @@ export interface Vm {
   accelerator?: string;
   /** The interactive serial console (WebSocket; send the access token as a Bearer header), while its host is alive. */
   consoleUrl?: string;
+  /** The machine asked for at create (`microvm`, `q35`), when one was. */
+  machine?: string;
+  /** Volumes attached (or attaching), in attach order. */
+  volumes?: string[];
+  createdAt: string;
+}
+
+/** A volume's lifecycle as the API shows it (Cinder's names). */
+export type VolumeStateName = "CREATING" | "AVAILABLE" | "ATTACHING" | "IN-USE" | "DETACHING" | "ERROR";
+
+/** A volume as stored (`volumes/<id>`): what the owner asked for; the host agent makes the files. */
+export interface VolumeRecord {
+  id: string;
+  org: string;
+  project: string;
+  name: string;
+  sizeGiB: number;
+  /** The host whose agent holds its qcow2 files (local storage: a VM on another host cannot use it). */
+  host: string;
+  /** Filled from an image or a snapshot at creation (the agent copies it, flattened). */
+  source?: { image?: string; imageFile?: string; imageFormat?: "raw" | "qcow2"; snapshot?: string };
+  /** The VM it is attached to (desired); the agent hot-plugs or puts it on the command line. */
+  vm?: string;
+  /** When it was attached (orders a VM's volumes). */
+  attachedAt?: string;
+  /** Its snapshots, oldest first (changed in the snapshot's transactions, so a delete sees them). */
+  snapshots?: string[];
+  createdAt: string;
+}
+
+/** A snapshot as stored (`snapshots/<id>`): a read-only qcow2 backing file of its volume's chain. */
+export interface SnapshotRecord {
+  id: string;
+  org: string;
+  project: string;
+  name: string;
+  volume: string;
+  host: string;
+  sizeGiB: number;
+  createdAt: string;
+}
+
+/** What a host agent reports for a volume (`volstatus/<id>`, written by the agent only). */
+export interface VolumeStatusRecord {
+  host: string;
+  /** `ready`: its files exist; `error`: they could not be made (reason). */
+  state: "ready" | "error";
+  /** The VM it is really attached to now (hot-plugged in the running QEMU, or on the command line of a stopped VM). */
+  attachedTo?: string;
+  /** Snapshots whose files exist. */
+  snapshots: string[];
+  reason?: string;
+  updatedAt: string;
+}
+
+/** A volume as the API shows it. */
+export interface Volume {
+  id: string;
+  org: string;
+  project: string;
+  name: string;
+  sizeGiB: number;
+  state: VolumeStateName;
+  host: string;
+  /** The VM it is attached to (or attaching to). */
+  vm?: string;
+  sourceImage?: string;
+  sourceSnapshot?: string;
+  reason?: string;
+  createdAt: string;
+}
+
+/** A snapshot as the API shows it: CREATING until its file exists on the host, then AVAILABLE. */
+export interface Snapshot {
+  id: string;
+  org: string;
+  project: string;
+  name: string;
+  volume: string;
+  sizeGiB: number;
+  state: "CREATING" | "AVAILABLE" | "ERROR";
+  reason?: string;
   createdAt: string;
 }
 
@@ -167,8 +253,8 @@ export interface HostAlloc {
   memoryMiB: number;
 }
 
-/** The kinds a project's quota limits. */
-export const QUOTA_KINDS = ["vms", "vcpus", "memoryMiB", "volumes"] as const;
+/** The kinds a project's quota limits (`volumes` counts volumes, `gigabytes` their sizes). */
+export const QUOTA_KINDS = ["vms", "vcpus", "memoryMiB", "volumes", "gigabytes"] as const;
 /** A quota kind. */
 export type QuotaKind = (typeof QUOTA_KINDS)[number];
 

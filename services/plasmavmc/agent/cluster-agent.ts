@@ -10,6 +10,9 @@
  * document exists, in one transaction, so a deleted VM gets no stale status) and the console
  * tail to `console/<vm>`. A watch on `vms/` triggers a round at once; rounds also run every
  * `intervalMs`. Metadata is served by one server per host and a proxy per VPC (metadata-proxies.ts).
+ * Volumes placed on this host live under `<stateDir>/volumes` (host-volumes.ts, volume-files.ts):
+ * made, snapshotted and removed at the start of each round, given to their VM on its command line
+ * or hot-plugged by the loop, and reported in `volstatus/<id>` at the end of each round.
  */
 import { existsSync, mkdirSync, openSync, readSync, closeSync, fstatSync, rmSync } from "node:fs";
 import { join } from "node:path";
@@ -28,6 +31,8 @@ import { registerHost, type HostRegistration } from "./host-registration.ts";
 import type { IamGuard } from "../../iam/guard.ts";
 import { startConsoleServer, type ConsoleServer } from "./console-server.ts";
 import { MetadataProxies } from "./metadata-proxies.ts";
+import { HostVolumes } from "./host-volumes.ts";
+import { VolumeFiles } from "./volume-files.ts";
 
 /** Options of {@link ClusterAgent}. */
 export interface ClusterAgentOptions {
@@ -79,6 +84,7 @@ export class ClusterAgent {
   private metadata: MetadataServer | undefined;
   private proxies: MetadataProxies | undefined;
   private consoleServer: ConsoleServer | undefined;
+  private volumes: HostVolumes | undefined;
   private mine = new Map<string, VmRecord>();
   private readonly reported = new Map<string, string>();
   private readonly consoles = new Map<string, string>();
@@ -101,6 +107,7 @@ export class ClusterAgent {
       this.consoleServer = startConsoleServer({ host: o.console.host, port: o.console.port, guard: o.console.guard, store: o.store, hostName: o.host.name, runDir: o.runDir, ...(o.socketDir ? { socketDir: o.socketDir } : {}), logger: o.logger });
     }
     await this.register();
+    const volumes = (this.volumes = new HostVolumes({ store: o.store, host: o.host.name, files: new VolumeFiles(join(o.stateDir, "volumes")), imageDir: o.imageDir, instance: (vm) => this.loop?.instance(vm), logger: o.logger }));
     this.loop = new HostAgent({
       hypervisor: o.hypervisor,
       logger: o.logger,
@@ -108,6 +115,7 @@ export class ClusterAgent {
       source: () => this.desired(),
       prepare: (want) => this.prepare(want),
       onObserved: (vm, want) => this.report(vm, want),
+      afterRound: () => volumes.report(this.loop?.snapshot() ?? []),
     });
     const { revision } = await o.store.snapshot(keys.kind("vms"));
     await this.loop.start();
@@ -167,15 +175,17 @@ export class ClusterAgent {
   private specOf(r: VmRecord): VmSpec {
     const { o } = this;
     const nics = r.nics.map((n) => ({ type: "tap" as const, ifname: portDeviceName(n.port, "tap"), mac: n.mac }));
-    const base = { id: r.id, vcpus: r.vcpus, memoryMiB: r.memoryMiB, nics, ...(o.netns ? { netns: o.netns } : {}) };
+    const base = { id: r.id, vcpus: r.vcpus, memoryMiB: r.memoryMiB, nics, ...(o.netns ? { netns: o.netns } : {}), ...(r.machine ? { machine: r.machine } : {}) };
+    const volumes = this.volumes?.disksOf(r) ?? [];
     if (r.boot.kind === "kernel") {
-      return { ...base, disks: [], boot: { kernel: join(o.imageDir, r.boot.file), ...(r.boot.initrdFile ? { initrd: join(o.imageDir, r.boot.initrdFile) } : {}), ...(r.boot.cmdline ? { cmdline: r.boot.cmdline } : {}) } };
+      return { ...base, disks: volumes, boot: { kernel: join(o.imageDir, r.boot.file), ...(r.boot.initrdFile ? { initrd: join(o.imageDir, r.boot.initrdFile) } : {}), ...(r.boot.cmdline ? { cmdline: r.boot.cmdline } : {}) } };
     }
-    return { ...base, machine: "q35", disks: [{ path: join(o.stateDir, "disks", `${r.id}.qcow2`), format: "qcow2" }] };
+    return { ...base, machine: "q35", disks: [{ path: join(o.stateDir, "disks", `${r.id}.qcow2`), format: "qcow2" }, ...volumes] };
   }
 
   private async desired(): Promise<DesiredState> {
     const { o } = this;
+    await this.volumes?.prepare();
     const all = await o.store.list<VmRecord>(keys.kind("vms"));
     const statuses = new Map((await o.store.list<VmStatusRecord>(keys.kind("status"))).map((d) => [d.key.slice(keys.kind("status").length), d.value]));
     const mine = new Map<string, VmRecord>();

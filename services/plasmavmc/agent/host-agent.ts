@@ -9,7 +9,10 @@
  * called, e.g. on a chainfire watch event). The desired state comes from a directory
  * (desired-state.ts) or from any `source` (the chainfire agent, cluster-agent.ts); a source that
  * throws skips the round (never mistaken for "nothing desired"). `prepare` may hold a launch
- * back (a tap not created yet), and `onObserved` receives what each round saw of each VM.
+ * back (a tap not created yet), and `onObserved` receives what each round saw of each VM. A
+ * running VM's hot-pluggable disks (volumes: spec disks with an id) are made to match the spec
+ * every round (`VmInstance.syncDisks`); `beforeRound`/`afterRound` let the chainfire agent
+ * prepare volume files and report volumes inside the same serialized round.
  */
 import type { Logger } from "../../../lib/log.ts";
 import type { Hypervisor, VmInstance, VmState } from "../hypervisor/hypervisor.ts";
@@ -26,6 +29,8 @@ export interface HostAgentOptions {
   prepare?: (want: DesiredVm) => Promise<string | undefined>;
   /** Called with what a round observed of each VM (`absent` also after removal). */
   onObserved?: (vm: ObservedVm, want: DesiredVm | undefined) => void | Promise<void>;
+  /** Called at the end of every round that read its desired state. */
+  afterRound?: () => Promise<void>;
   logger: Logger;
   /** Time between rounds (default 2000 ms). */
   intervalMs?: number;
@@ -41,6 +46,8 @@ export interface ObservedVm {
   machine?: string;
   /** The last reboot request applied (DesiredVm.rebootSeq). */
   rebootSeq?: number;
+  /** Ids of the hot-pluggable disks the running VMM has (volumes). */
+  disks?: string[];
 }
 
 const codeOf = (e: unknown) => (e as { code?: string }).code;
@@ -81,6 +88,11 @@ export class HostAgent {
     await this.round;
     for (const vm of this.held.values()) vm.detach();
     this.held.clear();
+  }
+
+  /** The VM held (launched or adopted) by this agent, if any: for operations on its disks between rounds' steps. */
+  instance(id: string): VmInstance | undefined {
+    return this.held.get(id);
   }
 
   /** The state seen in the last round, by VM id. */
@@ -151,6 +163,13 @@ export class HostAgent {
       }
     }
     for (const id of this.observed.keys()) if (!ids.has(id)) this.observed.delete(id);
+    if (this.options.afterRound) {
+      try {
+        await this.options.afterRound();
+      } catch (e) {
+        logger.warn("after-round step failed", { error: (e as Error).message });
+      }
+    }
   }
 
   private async reconcileVm(id: string, want: DesiredVm | undefined): Promise<void> {
@@ -235,8 +254,15 @@ export class HostAgent {
     this.rebooted.set(id, Math.max(this.rebooted.get(id)!, want.rebootSeq ?? 0));
     if (want.state === "paused" && status?.state === "running") await vm.pause();
     if (want.state === "running" && status?.state === "paused") await vm.resume();
-    const now = await vm.status();
-    this.observed.set(id, { id, state: now.state, accelerator: now.accelerator, machine: now.machine, ...(now.pid ? { pid: now.pid } : {}), ...(now.reason ? { reason: now.reason } : {}) });
+    let now = await vm.status();
+    let disks: { attached: string[]; pending?: string } | undefined;
+    if (vm.syncDisks && now.state === "running") {
+      disks = await vm.syncDisks(want.spec.disks.filter((d) => d.id));
+      if (disks.pending) logger.info("vm disks not converged yet", { vm: id, reason: disks.pending });
+      now = await vm.status();
+    }
+    const reason = now.reason ?? disks?.pending;
+    this.observed.set(id, { id, state: now.state, accelerator: now.accelerator, machine: now.machine, ...(now.pid ? { pid: now.pid } : {}), ...(reason ? { reason } : {}), ...(disks ? { disks: disks.attached } : {}) });
   }
 
   private hold(vm: VmInstance): void {

@@ -19,9 +19,10 @@ import { hostOperations } from "./hosts.ts";
 import { imageOperations } from "./images.ts";
 import type { PlasmavmcOperation } from "./operation.ts";
 import { vmOperations } from "./vms.ts";
+import { volumeOperations } from "./volumes.ts";
 
 /** Every operation of the API. */
-export const plasmavmcOperations: readonly PlasmavmcOperation[] = [...flavorOperations, ...imageOperations, ...vmOperations, ...hostOperations];
+export const plasmavmcOperations: readonly PlasmavmcOperation[] = [...flavorOperations, ...imageOperations, ...vmOperations, ...volumeOperations, ...hostOperations];
 
 /** The gRPC service name. */
 export const PLASMAVMC_GRPC_SERVICE = "photon.plasmavmc.v1.Plasmavmc";
@@ -46,7 +47,7 @@ function api(svc: PlasmavmcService): ApiDefinition<PlasmavmcService, GuardCaller
 export function plasmavmcOpenApi(): object {
   return operationsOpenApi(plasmavmcGrpcService(), plasmavmcOperations, {
     title: "PhotonCloud plasmavmc",
-    description: "Virtual machines: flavors, images, VMs, hosts, quotas. Same operations and error codes as the gRPC API photon.plasmavmc.v1.Plasmavmc. Image content: PUT /v1/images/{id}/file (streamed body).",
+    description: "Virtual machines: flavors, images, VMs, volumes and snapshots, hosts, quotas. Same operations and error codes as the gRPC API photon.plasmavmc.v1.Plasmavmc. Image content: PUT /v1/images/{id}/file (streamed body).",
     protoPackage: "photon.plasmavmc.v1",
     exampleCode: "PLASMAVMC:NotFound",
     errorsFile: "services/plasmavmc/errors.ts",

@@ -10,7 +10,7 @@ const action = (name: string, path: string, summary: string, run: (typeof startV
 export const vmOperations: PlasmavmcOperation[] = [
   op<CreateVmInput>({
     name: "CreateVm", method: "POST", path: "/v1/vms", auth: true, response: "Vm", summary: "Create a VM (answers BUILDING; ERROR with the reason when no host has room)",
-    fields: { project: "string", name: "string", flavor: "string", image: "string", subnet: "string", ports: "strings", userData: "string", sshKeys: "strings", stopDeadlineMs: "integer" }, required: ["name", "flavor", "image"],
+    fields: { project: "string", name: "string", flavor: "string", image: "string", subnet: "string", ports: "strings", userData: "string", sshKeys: "strings", stopDeadlineMs: "integer", machine: "string" }, required: ["name", "flavor", "image"],
     run: (s, c, i) => createVm(s, c, i),
   }),
   op<{ project?: string }>({ name: "ListVms", method: "GET", path: "/v1/vms", auth: true, response: "VmList", summary: "The project's VMs with state, host, addresses and reasons", fields: { project: "string" }, run: (s, c, i) => listVms(s, c, i) }),

@@ -38,6 +38,19 @@ export interface DiskSpec {
   path: string;
   format: "raw" | "qcow2";
   readOnly?: boolean;
+  /**
+   * Names a hot-pluggable disk (a volume): its QEMU block node and device id. Disks with an id
+   * can be attached to and detached from a running q35 VM (`VmInstance.syncDisks`).
+   */
+  id?: string;
+}
+
+/** What `VmInstance.syncDisks` achieved. */
+export interface DiskSyncResult {
+  /** Ids of the hot-pluggable disks the running VM has now. */
+  attached: string[];
+  /** Why it differs from what was asked (a guest not releasing a disk yet, microvm), if it does. */
+  pending?: string;
 }
 
 /**
@@ -123,6 +136,24 @@ export interface VmInstance extends EventEmitter<VmInstanceEvents> {
   delete(): Promise<void>;
   /** Drops the control connection without touching the VM (an agent shutting down). */
   detach(): void;
+  /**
+   * Makes the running VM's hot-pluggable disks (those with an `id`) exactly `disks`: unplugs the
+   * others (waiting for the guest to release them) and plugs the missing ones. Backends or
+   * machines without hotplug change nothing and say so in `pending`.
+   * @throws PLASMAVMC:NotRunning, PLASMAVMC:Qmp* when the VMM refuses.
+   */
+  syncDisks?(disks: DiskSpec[]): Promise<DiskSyncResult>;
+  /**
+   * External snapshot of the hot-pluggable disk whose top file is `activePath`: `overlayPath` is
+   * created backed by it and becomes the disk's top (the old file stays, read-only).
+   */
+  snapshotDisk?(activePath: string, overlayPath: string): Promise<void>;
+  /**
+   * Merges `mergedPath`, the backing file between `childPath` and `basePath` (none: the bottom of
+   * the chain), into `childPath` while the guest runs (a block-stream job); QEMU then no longer
+   * uses `mergedPath`.
+   */
+  streamDisk?(childPath: string, basePath: string | undefined, mergedPath: string): Promise<void>;
 }
 
 /** Whether a backend can run here, and with what. */

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "bun:test";
 import type { PhotonError } from "../../../lib/errors.ts";
 import type { VmSpec } from "./hypervisor.ts";
-import { chooseMachine, qemuArgs } from "./qemu-args.ts";
+import { chooseMachine, HOTPLUG_PORTS, qemuArgs } from "./qemu-args.ts";
 import { vmPaths } from "./run-dir.ts";
 import { parseVmSpec } from "./vm-spec.ts";
 
@@ -49,7 +49,19 @@ describe("qemuArgs", () => {
     expect(after(args, "-machine")).toEqual(["q35"]);
     expect(after(args, "-cpu")).toEqual(["host"]);
     expect(args).not.toContain("-kernel");
-    expect(after(args, "-device")[0]).toBe("virtio-blk-pci,drive=disk0,bootindex=0");
+    expect(after(args, "-device").filter((d) => !d.startsWith("pcie-root-port"))[0]).toBe("virtio-blk-pci,drive=disk0,bootindex=0");
+  });
+
+  it("puts volumes (disks with an id) on -blockdev nodes of that name, on q35 behind spare PCIe root ports", () => {
+    const vol = { id: "vol-0123456789abcdef", path: "/v/top.qcow2", format: "qcow2" as const };
+    const q35 = qemuArgs({ spec: { ...base, machine: "q35", disks: [vol] }, paths, accelerator: "tcg", machine: "q35" });
+    expect(after(q35, "-blockdev")).toEqual(["driver=qcow2,node-name=vol-0123456789abcdef,file.driver=file,file.filename=/v/top.qcow2"]);
+    const devices = after(q35, "-device");
+    expect(devices.filter((d) => d.startsWith("pcie-root-port"))).toHaveLength(HOTPLUG_PORTS);
+    expect(devices.indexOf("virtio-blk-pci,drive=vol-0123456789abcdef,id=vol-0123456789abcdef,bus=hp0")).toBeGreaterThan(devices.indexOf("pcie-root-port,id=hp0,chassis=1,bus=pcie.0"));
+    const micro = qemuArgs({ spec: { ...base, disks: [vol] }, paths, accelerator: "tcg", machine: "microvm" });
+    expect(after(micro, "-device")).toContain("virtio-blk-device,drive=vol-0123456789abcdef,id=vol-0123456789abcdef");
+    expect(after(micro, "-device").some((d) => d.startsWith("pcie-root-port"))).toBe(false);
   });
 
   it("keeps a console= and tsc_early_khz= the image already sets", () => {

@@ -6,7 +6,9 @@
  * non-zero with the reason on stderr); QMP and the serial console on unix sockets in the VM's
  * runtime directory, the console also logged to a file. microvm uses virtio-mmio devices, q35
  * virtio-pci. Under TCG on microvm the kernel gets `tsc_early_khz` (it hangs calibrating the TSC
- * without it).
+ * without it). Disks with an id (volumes) are `-blockdev` nodes named by it with a device of the
+ * same id; on q35 they sit on PCIe root ports (`hp0`…), which also take disks hot-plugged later
+ * (the root bus of q35 has no hotplug).
  */
 import type { Accelerator, MachineType, VmSpec } from "./hypervisor.ts";
 import type { VmPaths } from "./run-dir.ts";
@@ -18,6 +20,9 @@ export interface QemuArgsOptions {
   accelerator: Accelerator;
   machine: MachineType;
 }
+
+/** Spare PCIe root ports of a q35 VM (hot-pluggable disks: at most this many). */
+export const HOTPLUG_PORTS = 8;
 
 /** The machine a spec runs on: microvm for a direct kernel boot unless the spec says otherwise. */
 export function chooseMachine(spec: VmSpec): MachineType {
@@ -52,7 +57,16 @@ export function qemuArgs(o: QemuArgsOptions): string[] {
     }
     args.push("-append", cmdline.filter((s) => s).join(" "));
   }
+  if (machine === "q35") {
+    for (let i = 0; i < HOTPLUG_PORTS; i++) args.push("-device", `pcie-root-port,id=hp${i},chassis=${i + 1},bus=pcie.0`);
+  }
+  let port = 0;
   spec.disks.forEach((d, i) => {
+    if (d.id) {
+      args.push("-blockdev", `driver=${d.format},node-name=${d.id},file.driver=file,file.filename=${d.path}${d.readOnly ? ",read-only=on" : ""}`);
+      args.push("-device", `virtio-blk-${bus},drive=${d.id},id=${d.id}${bus === "pci" ? `,bus=hp${port++}` : ""}`);
+      return;
+    }
     args.push("-drive", `file=${d.path},format=${d.format},if=none,id=disk${i}${d.readOnly ? ",readonly=on" : ""}`);
     args.push("-device", `virtio-blk-${bus},drive=disk${i}${!spec.boot && i === 0 && bus === "pci" ? ",bootindex=0" : ""}`);
   });

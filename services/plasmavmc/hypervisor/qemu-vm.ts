@@ -7,7 +7,8 @@ import { EventEmitter } from "node:events";
 import { rmSync } from "node:fs";
 import { PlasmavmcErrors } from "../errors.ts";
 import type { QmpClient, QmpEvent } from "../qmp/qmp-client.ts";
-import type { Accelerator, MachineType, StopOptions, VmInstance, VmInstanceEvents, VmState, VmStatus } from "./hypervisor.ts";
+import type { Accelerator, DiskSpec, DiskSyncResult, MachineType, StopOptions, VmInstance, VmInstanceEvents, VmState, VmStatus } from "./hypervisor.ts";
+import { snapshotDisk, streamDisk, syncDisks } from "./qemu-disks.ts";
 import { isAlive, signal, waitForExit } from "./process.ts";
 import type { LaunchRecord, VmPaths } from "./run-dir.ts";
 
@@ -138,6 +139,30 @@ export class QemuVm extends EventEmitter<VmInstanceEvents> implements VmInstance
     this.qmp.close();
   }
 
+  /** {@inheritDoc VmInstance.syncDisks} */
+  async syncDisks(disks: DiskSpec[]): Promise<DiskSyncResult> {
+    this.checkRunning();
+    return syncDisks(this.qmp, this.machine, disks);
+  }
+
+  /** {@inheritDoc VmInstance.snapshotDisk} */
+  async snapshotDisk(activePath: string, overlayPath: string): Promise<void> {
+    this.checkRunning();
+    await snapshotDisk(this.qmp, activePath, overlayPath);
+  }
+
+  /** {@inheritDoc VmInstance.streamDisk} */
+  async streamDisk(childPath: string, basePath: string | undefined, mergedPath: string): Promise<void> {
+    this.checkRunning();
+    await streamDisk(this.qmp, childPath, basePath, mergedPath);
+  }
+
+  private checkRunning(): void {
+    if (!isAlive(this.pid) || this.qmp.closed) {
+      throw PlasmavmcErrors.NotRunning(`vm ${this.id} is not running (${this.exitReason ?? "qemu exited"})`, { details: { id: this.id } });
+    }
+  }
+
   /** `quit` over QMP, then SIGKILL; throws StopTimeout when the process survives both. */
   private async forceStop(): Promise<void> {
     try {
@@ -155,9 +180,7 @@ export class QemuVm extends EventEmitter<VmInstanceEvents> implements VmInstance
   }
 
   private async command(name: string): Promise<void> {
-    if (!isAlive(this.pid) || this.qmp.closed) {
-      throw PlasmavmcErrors.NotRunning(`vm ${this.id} is not running (${this.exitReason ?? "qemu exited"})`, { details: { id: this.id } });
-    }
+    this.checkRunning();
     await this.qmp.execute(name);
   }
 }

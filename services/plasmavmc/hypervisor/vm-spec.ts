@@ -28,7 +28,7 @@ const schema = z
       })
       .strict()
       .optional(),
-    disks: z.array(z.object({ path, format: z.enum(["raw", "qcow2"]), readOnly: z.boolean().optional() }).strict()).max(16),
+    disks: z.array(z.object({ path, format: z.enum(["raw", "qcow2"]), readOnly: z.boolean().optional(), id: z.string().regex(/^[a-z][a-z0-9-]{0,30}$/, "a QEMU node name: a lowercase letter, then letters, digits and '-' (up to 31)").optional() }).strict()).max(16),
     nics: z
       .array(
         z.discriminatedUnion("type", [

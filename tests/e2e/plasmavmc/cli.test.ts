@@ -1,7 +1,7 @@
 /**
  * plasmavmc through the real `photon` binary: `photon up` (every port 0) runs plasmavmc after
  * novanet with /healthz, /readyz, /metrics; `photon plasmavmc-agent` (cluster mode) registers its
- * host with a heartbeat; `photon flavor|image|vm` create, list, get, stop/start with --wait,
+ * host with a heartbeat; `photon flavor|image|vm|volume` create, list, get, stop/start with --wait,
  * console-log, the interactive `vm console` (WebSocket to the agent) and delete with -o json; a VM without NICs boots the test image (READY on its
  * console through the API); the agent killed -9 leaves it running and a new agent re-adopts it
  * (no second boot); a host whose agent stays dead has its VMs LOST; errors are PLASMAVMC:* on
@@ -22,7 +22,8 @@ if (!qemu) console.log("skipping plasmavmc's CLI test: QEMU is not installed");
 describe.skipIf(!qemu)("plasmavmc in photon up and the CLI", () => {
   const work = mkdtempSync(join(tmpdir(), "photon-pvm-cli-"));
   const dataDir = join(work, "data");
-  const env = { ...process.env, ...ephemeralPortsEnv(), XDG_CONFIG_HOME: join(work, "config"), PHOTON_LOG_LEVEL: "warn" };
+  // the VMs go to the agent this test starts (hv-cli), not to photon up's own (up-local-agent.test.ts covers that one)
+  const env = { ...process.env, ...ephemeralPortsEnv(), XDG_CONFIG_HOME: join(work, "config"), PHOTON_LOG_LEVEL: "warn", PHOTON_PLASMAVMC_LOCAL_AGENT: "false" };
   let up: ReturnType<typeof Bun.spawn>;
   let agent: Bun.Subprocess<"ignore", "pipe", "pipe"> | undefined;
   let project = "";
@@ -103,6 +104,15 @@ describe.skipIf(!qemu)("plasmavmc in photon up and the CLI", () => {
     const table = await cli(["vm", "list", "--data-dir", dataDir, "--project", project]);
     expect(table.stdout).toMatch(/^ID\s+NAME\s+STATE\s+HOST/);
     expect(table.stdout).toContain("RUNNING");
+    // volumes by name: made by the agent (--wait), no hot-attach on microvm, snapshots first on delete
+    expect(await json(["volume", "create", "d1", "--size-gib", "1", "--wait"])).toMatchObject({ name: "d1", state: "AVAILABLE", host: "hv-cli" });
+    const hot = await cli(["volume", "attach", "d1", "--vm", "c1", "--data-dir", dataDir, "--project", project]);
+    expect({ code: hot.code, hotplug: hot.stderr.includes("PLASMAVMC:HotplugUnsupported") }).toEqual({ code: 1, hotplug: true });
+    expect(await json(["volume", "snapshot", "create", "d1", "s1", "--wait"])).toMatchObject({ name: "s1", state: "AVAILABLE" });
+    expect((await cli(["volume", "delete", "d1", "--data-dir", dataDir, "--project", project])).stderr).toContain("PLASMAVMC:InUse");
+    await json(["volume", "snapshot", "delete", "s1"]);
+    await json(["volume", "delete", "d1"]);
+    expect(await json(["volume", "list"])).toEqual([]);
     const bad = await cli(["vm", "create", "c2", "--flavor", "nope", "--image", "k", "--data-dir", dataDir, "--project", project]);
     expect(bad.code).toBe(1);
     expect(bad.stderr).toContain("PLASMAVMC:NotFound");

@@ -18,7 +18,7 @@ import type { Subnet } from "../../../services/novanet/types.ts";
 import type { HostRegistration } from "../../../services/plasmavmc/agent/host-registration.ts";
 import { plasmavmcGrpcService, plasmavmcOperations } from "../../../services/plasmavmc/api/index.ts";
 import { PlasmavmcClient } from "../../../services/plasmavmc/client.ts";
-import type { Flavor, Image, Vm } from "../../../services/plasmavmc/types.ts";
+import type { Flavor, Image, Snapshot, Vm, Volume } from "../../../services/plasmavmc/types.ts";
 import { api, loginToken } from "../../support/iam.ts";
 import { codeOf, makeTenant, registerTestHost, startStack, uploadImage, type Stack, type Tenant } from "./support.ts";
 
@@ -39,7 +39,7 @@ describe.skipIf(!hasQemuImg)("plasmavmc API", () => {
   const raw = new Uint8Array(1 << 20).fill(7);
 
   beforeAll(async () => {
-    stack = await startStack(work);
+    stack = await startStack(work, { imageImportAllow: ["127.0.0.1/32"] }); // the operator allows the loopback file server below
     t = await makeTenant(stack, "alpha");
     other = await makeTenant(stack, "bravo");
     small = await stack.admin.createFlavor({ name: "small", vcpus: 1, memoryMiB: 256, diskGiB: 1 });
@@ -196,10 +196,12 @@ describe.skipIf(!hasQemuImg)("plasmavmc API", () => {
   });
 
   describe("tenant isolation", () => {
-    let B: { vm: Vm; image: Image };
+    let B: { vm: Vm; image: Image; volume: Volume; snapshot: Snapshot };
 
     beforeAll(async () => {
-      B = { image: await uploadImage(other, "b-img", raw), vm: undefined as never };
+      B = { image: await uploadImage(other, "b-img", raw), vm: undefined as never, volume: undefined as never, snapshot: undefined as never };
+      B.volume = await other.pv.createVolume({ name: "b-vol", sizeGiB: 1 });
+      B.snapshot = await other.pv.createSnapshot(B.volume.id, "b-snap");
       const vpc = await other.nn.createVpc({ cidr: "10.1.0.0/16" });
       const sn = await other.nn.createSubnet({ vpc: vpc.id, cidr: "10.1.0.0/24" });
       B.vm = await other.pv.createVm({ name: "b-vm", flavor: "small", image: B.image.id, subnet: sn.id });
@@ -225,6 +227,16 @@ describe.skipIf(!hasQemuImg)("plasmavmc API", () => {
         ResumeVm: () => pv.resumeVm(B.vm.id),
         ResizeVm: () => pv.resizeVm(B.vm.id, "big"),
         GetConsoleLog: () => pv.consoleLog(B.vm.id),
+        CreateVolume: () => pv.createVolume({ name: "x", sizeGiB: 1, project: other.project }),
+        ListVolumes: () => pv.listVolumes(other.project),
+        GetVolume: () => pv.getVolume(B.volume.id),
+        DeleteVolume: () => pv.deleteVolume(B.volume.id),
+        AttachVolume: () => pv.attachVolume(B.volume.id, B.vm.id),
+        DetachVolume: () => pv.detachVolume(B.volume.id),
+        CreateSnapshot: () => pv.createSnapshot(B.volume.id, "x"),
+        ListSnapshots: () => pv.listSnapshots({ project: other.project }),
+        GetSnapshot: () => pv.getSnapshot(B.snapshot.id),
+        DeleteSnapshot: () => pv.deleteSnapshot(B.snapshot.id),
         ListHosts: () => pv.listHosts(),
         GetQuota: () => pv.getQuota(other.project),
         UpdateQuota: () => pv.updateQuota(other.project, { vms: 100 }),
@@ -243,6 +255,15 @@ describe.skipIf(!hasQemuImg)("plasmavmc API", () => {
       expect(await codeOf(t.pv.createVm({ name: "x", flavor: "small", image: B.image.id }))).toBe("PLASMAVMC:NotFound");
       expect((await t.pv.listVms()).items.find((v) => v.id === B.vm.id)).toBeUndefined();
       expect((await t.pv.listImages()).items.find((i) => i.id === B.image.id)).toBeUndefined();
+      // B's image, snapshot or VM named in A's own volume calls
+      expect(await codeOf(t.pv.createVolume({ name: "x", image: B.image.id }))).toBe("PLASMAVMC:NotFound");
+      expect(await codeOf(t.pv.createVolume({ name: "x", snapshot: B.snapshot.id }))).toBe("PLASMAVMC:NotFound");
+      const mine = await t.pv.createVolume({ name: "a-vol", sizeGiB: 1 });
+      expect(await codeOf(t.pv.attachVolume(mine.id, B.vm.id))).toBe("PLASMAVMC:NotFound");
+      await t.pv.deleteVolume(mine.id);
+      expect((await t.pv.listVolumes()).items).toEqual([]);
+      expect((await t.pv.listSnapshots()).items).toEqual([]);
+      expect(await other.pv.getSnapshot(B.snapshot.id)).toMatchObject({ volume: B.volume.id, name: "b-snap" });
       // nothing changed, and B's owner may do what A could not
       expect(await other.pv.getVm(B.vm.id)).toMatchObject({ state: "BUILDING", desired: "running" });
       expect((await other.pv.stopVm(B.vm.id)).desired).toBe("stopped");
