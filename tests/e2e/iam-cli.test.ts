@@ -8,8 +8,8 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ephemeralPortsEnv } from "../support/ephemeral-ports.ts";
+import { PHOTON as photon, photonRunner } from "../support/photon-cli.ts";
 
-const photon = join(import.meta.dir, "..", "..", "cli", "photon.ts");
 const work = mkdtempSync(join(tmpdir(), "photon-iam-cli-"));
 const dataDir = join(work, "data");
 const configHome = join(work, "config");
@@ -22,12 +22,7 @@ const env = {
 let up: ReturnType<typeof Bun.spawn>;
 const credentialsFile = join(dataDir, "iam", "admin-credentials.json");
 
-async function cli(args: string[], stdin?: string): Promise<{ code: number; stdout: string; stderr: string }> {
-  const p = Bun.spawn([process.execPath, photon, ...args], { cwd: work, stdout: "pipe", stderr: "pipe", stdin: stdin === undefined ? "ignore" : new TextEncoder().encode(stdin), env });
-  // stdout/stderr are "pipe" above; the conditional stdin widens Bun's inferred stream types.
-  const [stdout, stderr, code] = await Promise.all([new Response(p.stdout as ReadableStream).text(), new Response(p.stderr as ReadableStream).text(), p.exited]);
-  return { code, stdout, stderr };
-}
+const cli = photonRunner(work, env);
 
 beforeAll(async () => {
   up = Bun.spawn([process.execPath, photon, "up", "--data-dir", dataDir, "--port", "0"], { cwd: work, stdout: "pipe", stderr: "pipe", env });

@@ -14,8 +14,8 @@ import { join } from "node:path";
 import { isAlive } from "../../../services/plasmavmc/hypervisor/process.ts";
 import { ensureTestImage, type TestImage } from "../../../services/plasmavmc/hypervisor/test-image.ts";
 import { ephemeralPortsEnv } from "../../support/ephemeral-ports.ts";
+import { PHOTON as photon, photonJson, photonRunner } from "../../support/photon-cli.ts";
 
-const photon = join(import.meta.dir, "..", "..", "..", "cli", "photon.ts");
 const qemu = Bun.which("qemu-system-x86_64") !== null && Bun.which("qemu-img") !== null;
 if (!qemu) console.log("skipping plasmavmc's CLI test: QEMU is not installed");
 
@@ -32,16 +32,8 @@ describe.skipIf(!qemu)("plasmavmc in photon up and the CLI", () => {
   let image: TestImage;
   let status: { components: { name: string; state: string; endpoints: Record<string, string> }[] };
 
-  const cli = async (args: string[]) => {
-    const p = Bun.spawn([process.execPath, photon, ...args], { cwd: work, stdout: "pipe", stderr: "pipe", env });
-    const [stdout, stderr, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
-    return { code, stdout, stderr };
-  };
-  const json = async (args: string[]) => {
-    const r = await cli([...args, "-o", "json", "--data-dir", dataDir, "--project", project]);
-    if (r.code !== 0) throw new Error(`photon ${args.join(" ")}: ${r.stderr}`);
-    return JSON.parse(r.stdout);
-  };
+  const cli = photonRunner(work, env);
+  const json = photonJson(cli, () => ["--data-dir", dataDir, "--project", project]);
   const startAgent = async () => {
     agent = Bun.spawn([process.execPath, photon, "plasmavmc-agent", "--etcd", etcd, "--host", "hv-cli", "--vcpus", "2", "--memory-mib", "1024", "--data-dir", dataDir,
       "--socket-dir", join(work, "s"), "--accel", "tcg", "--interval-ms", "300", "--heartbeat-seconds", "2", "--iam-url", iamUrl, "-o", "json"], { cwd: work, stdin: "ignore", stdout: "pipe", stderr: "pipe", env });

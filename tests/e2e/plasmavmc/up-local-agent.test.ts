@@ -17,8 +17,8 @@ import { netnsUnavailable } from "../../../dataplane/linux/testbed.ts";
 import { isAlive } from "../../../services/plasmavmc/hypervisor/process.ts";
 import { ensureTestImage, type TestImage } from "../../../services/plasmavmc/hypervisor/test-image.ts";
 import { ephemeralPortsEnv } from "../../support/ephemeral-ports.ts";
+import { PHOTON as photon, photonJson, photonRunner } from "../../support/photon-cli.ts";
 
-const photon = join(import.meta.dir, "..", "..", "..", "cli", "photon.ts");
 const missing = ["qemu-system-x86_64", "qemu-img", "dnsmasq", "busybox"].filter((b) => !Bun.which(b));
 const reason = (await netnsUnavailable()) ?? (missing.length ? `missing ${missing.join(", ")}` : undefined);
 if (reason) console.log(`skipping the photon up local VM agent test: ${reason}`);
@@ -45,16 +45,8 @@ describe.skipIf(reason !== undefined)("photon up runs this host's VM agents", ()
   const netnsList = () => (sh(["ip", "-json", "netns", "list"]).out.trim() ? (JSON.parse(sh(["ip", "-json", "netns", "list"]).out) as { name: string }[]).map((n) => n.name) : []);
   const ourDevices = () => sh(["ip", "-n", ns, "-o", "link", "show"]).out.split("\n").map((l) => l.split(":")[1]?.trim().split("@")[0] ?? "").filter((d) => /^pc[a-z]-/.test(d));
 
-  const cli = async (args: string[]) => {
-    const p = Bun.spawn([process.execPath, photon, ...args], { cwd: work, stdout: "pipe", stderr: "pipe", env });
-    const [stdout, stderr, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
-    return { code, stdout, stderr };
-  };
-  const json = async (args: string[]) => {
-    const r = await cli([...args, "-o", "json", "--data-dir", dataDir, "--project", project]);
-    if (r.code !== 0) throw new Error(`photon ${args.join(" ")}: ${r.stderr}`);
-    return JSON.parse(r.stdout);
-  };
+  const cli = photonRunner(work, env);
+  const json = photonJson(cli, () => ["--data-dir", dataDir, "--project", project]);
 
   beforeAll(async () => {
     image = await ensureTestImage();
