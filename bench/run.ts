@@ -14,6 +14,7 @@
  *   novanet-reconcile bench/novanet/reconcile.ts   host agent restart with 1000 ports: verify / rebuild (root)
  *   keystone      bench/iam/keystone-compare.ts    iam vs Keystone: token issue and validation (wrk)
  *   novanet-ovn   bench/novanet/ovn-port-create.ts OVN driver: port create (NB apply vs ovn-nbctl; first packet, root)
+ *   novanet-throughput bench/novanet/overlay-throughput.ts TCP VM->VM over the VXLAN overlay vs the raw veth (iperf3, root)
  */
 import { spawnSync } from "node:child_process";
 import { join } from "node:path";
@@ -30,6 +31,7 @@ const suites: Record<string, string> = {
   "novanet-reconcile": "novanet/reconcile.ts",
   keystone: "iam/keystone-compare.ts",
   "novanet-ovn": "novanet/ovn-port-create.ts",
+  "novanet-throughput": "novanet/overlay-throughput.ts",
 };
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith("-"));

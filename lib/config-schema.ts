@@ -159,7 +159,7 @@ export const novanetSection = z
     agent_http_port: portSchema.default(7092),
     /** The agent's data plane driver: `linux` (bridge + VXLAN + nftables) or `ovn` (ADR 0021). */
     dataplane: z.enum(["linux", "ovn"]).default("linux"),
-    /** ovn: this agent writes the deployment's northbound database (exactly one agent per deployment). */
+    /** ovn: this agent may write the deployment's northbound database (one writer at a time holds a lease). */
     ovn_nb_writer: z.boolean().default(false),
     /** ovn: the northbound database the writer connects to. */
     ovn_nb_remote: z.string().default("unix:/var/run/ovn/ovnnb_db.sock"),

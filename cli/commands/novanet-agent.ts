@@ -6,6 +6,11 @@
  *
  *   photon novanet-agent --host hv1 --underlay-ip 192.0.2.1 [--external-bridge br-ext] \
  *     [--etcd http://10.0.0.1:2379 ...] [--resync-seconds 30] [--http-port 7092] [--config photon.toml]
+ *     [--dataplane linux|ovn] [--ovn-nb-writer] [--ovn-nb-remote unix:...] [--ovs-remote unix:...]
+ *
+ * `--dataplane ovn` (or `[novanet] dataplane = "ovn"`, with the `ovn_*` keys) plugs this host's
+ * ports into the local OVN chassis instead; agents with `--ovn-nb-writer` also write the
+ * deployment's northbound database, one at a time (a lease in chainfire, ADR 0021).
  *
  * Flags override the `[novanet] agent_*` keys (defaults < photon.toml < PHOTON_* < flags); the
  * host name defaults to `node.name`, chainfire to the configured client port on loopback.
@@ -17,13 +22,14 @@
 import { existsSync } from "node:fs";
 import { isIPv4 } from "node:net";
 import { parseArgs } from "node:util";
-import { LinuxVpcDataplane } from "../../dataplane/linux/index.ts";
 import { loadConfig } from "../../lib/config.ts";
 import { startHttpServer } from "../../lib/http-server.ts";
 import { createLogger } from "../../lib/log.ts";
 import { createMetrics } from "../../lib/metrics.ts";
 import { installSignalHandlers, onShutdown } from "../../lib/shutdown.ts";
+import { createAgentDataplanes } from "../../services/novanet/agent/agent-dataplane.ts";
 import { NovanetAgent } from "../../services/novanet/agent/agent.ts";
+import { WriterElection } from "../../services/novanet/agent/writer-election.ts";
 import { EtcdNovanetStore } from "../../services/novanet/store-etcd.ts";
 import { processIo, reportError, usageError, type CommandIo } from "../io.ts";
 
@@ -38,6 +44,10 @@ const options = {
   netns: { type: "string" },
   "ns-prefix": { type: "string" },
   "state-dir": { type: "string" },
+  dataplane: { type: "string" },
+  "ovn-nb-writer": { type: "boolean" },
+  "ovn-nb-remote": { type: "string" },
+  "ovs-remote": { type: "string" },
   output: { type: "string", short: "o" },
 } as const;
 
@@ -57,6 +67,10 @@ export async function run(argv: string[], io: CommandIo = processIo): Promise<nu
     if (flags["external-bridge"] !== undefined) o["novanet.agent_external_bridge"] = flags["external-bridge"];
     if (flags["resync-seconds"] !== undefined) o["novanet.agent_resync_seconds"] = flags["resync-seconds"];
     if (flags["http-port"] !== undefined) o["novanet.agent_http_port"] = flags["http-port"];
+    if (flags.dataplane !== undefined) o["novanet.dataplane"] = flags.dataplane;
+    if (flags["ovn-nb-writer"]) o["novanet.ovn_nb_writer"] = "true";
+    if (flags["ovn-nb-remote"] !== undefined) o["novanet.ovn_nb_remote"] = flags["ovn-nb-remote"];
+    if (flags["ovs-remote"] !== undefined) o["novanet.ovn_ovs_remote"] = flags["ovs-remote"];
     const file = flags.config ?? (existsSync("photon.toml") ? "photon.toml" : undefined);
     const config = loadConfig({ ...(file ? { file } : {}), flags: o });
     const n = config.novanet;
@@ -66,7 +80,7 @@ export async function run(argv: string[], io: CommandIo = processIo): Promise<nu
     if (n.agent_external_bridge && !/^[A-Za-z0-9_.-]{1,15}$/.test(n.agent_external_bridge)) throw usageError(`--external-bridge ${JSON.stringify(n.agent_external_bridge)} is not an interface name`);
     const etcd = flags.etcd ?? [`http://127.0.0.1:${config.chainfire.client_port}`];
     const store = new EtcdNovanetStore({ endpoints: etcd });
-    const dataplane = new LinuxVpcDataplane({
+    const drivers = createAgentDataplanes(n, {
       logger,
       ...(flags.netns ? { netns: flags.netns } : {}),
       ...(flags["ns-prefix"] ? { nsPrefix: flags["ns-prefix"] } : {}),
@@ -75,9 +89,11 @@ export async function run(argv: string[], io: CommandIo = processIo): Promise<nu
     const metrics = createMetrics("novanet-agent");
     const agent = new NovanetAgent({
       store,
-      dataplane,
+      dataplane: drivers.dataplane,
+      // Several agents may be writers: one at a time holds the writer's lease and writes.
+      ...(drivers.northbound ? { northbound: { ...drivers.northbound, election: new WriterElection({ etcd: store.etcd, host, logger }) } } : {}),
       metrics,
-      host: { name: host, underlayIp: n.agent_underlay_ip, ...(n.agent_external_bridge ? { externalBridge: n.agent_external_bridge } : {}) },
+      host: { name: host, underlayIp: n.agent_underlay_ip, ...drivers.host },
       logger,
       resyncMs: n.agent_resync_seconds * 1000,
     });
@@ -86,11 +102,12 @@ export async function run(argv: string[], io: CommandIo = processIo): Promise<nu
     await agent.start();
     onShutdown(async () => {
       await agent.stop();
+      await drivers.close();
       store.close();
     }, "novanet-agent");
-    const info = { host, underlayIp: n.agent_underlay_ip, etcd, revision: agent.appliedRevision, http: http.url };
+    const info = { host, underlayIp: n.agent_underlay_ip, dataplane: drivers.kind, northbound: drivers.northbound !== undefined, etcd, revision: agent.appliedRevision, http: http.url };
     if (flags.output === "json") io.stdout(JSON.stringify(info) + "\n");
-    else io.stdout(`novanet-agent ${host} (underlay ${n.agent_underlay_ip}) following ${etcd.join(",")} at revision ${agent.appliedRevision}; health ${http.url}/healthz\n`);
+    else io.stdout(`novanet-agent ${host} (${drivers.kind}${drivers.northbound ? ", northbound writer" : ""}, underlay ${n.agent_underlay_ip}) following ${etcd.join(",")} at revision ${agent.appliedRevision}; health ${http.url}/healthz\n`);
     return 0;
   } catch (e) {
     return reportError(io, e);

@@ -10,6 +10,12 @@
  * a router lifetime of 0: they tell clients to ask DHCPv6 but never make the DHCP namespace a
  * router. The VPC router's namespace advertises itself as the default router (router.ts). See
  * docs/adr/0016-novanet-linux-ipv6-and-incremental-apply.md.
+ *
+ * Metadata on router-less subnets: an IPv4 subnet without a gateway has no router namespace (where
+ * the metadata proxy listens), so its clients are handed a classless static route (option 121)
+ * for {@link METADATA_IP}/32 via the DHCP server's address, and the DHCP namespace holds that
+ * address on `lo`: cloud-init reaches 169.254.169.254 through the DHCP port, as with Neutron's
+ * isolated metadata. Subnets with a gateway route it through the router as before.
  */
 import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync, renameSync } from "node:fs";
 import { join } from "node:path";
@@ -18,11 +24,16 @@ import { cidrContains, linkLocalOf } from "./ip.ts";
 import { INNER, dhcpMac, doneAlias } from "./names.ts";
 import type { NSubnet, NVpc } from "./validate.ts";
 
+/** The instance metadata address (cloud-init's data source). */
+export const METADATA_IP = "169.254.169.254";
+
 /** Everything the DHCP namespace and its dnsmasq must hold. */
 export interface DhcpPlan {
   ns: string;
   dir: string;
   addrs: string[];
+  /** Whether the namespace answers {@link METADATA_IP} (some IPv4 DHCP subnet has no gateway). */
+  metadata: boolean;
   conf: string;
   hosts: string;
   opts: string;
@@ -72,6 +83,8 @@ export function planDhcp(v: NVpc, ns: string, stateDir: string): DhcpPlan | unde
             `tag:sn${i},option:router${s.gatewayIp ? `,${s.gatewayIp}` : ""}`,
             `tag:sn${i},option:dns-server${s.dhcp!.dnsServers.map((d) => `,${d}`).join("")}`,
             `tag:sn${i},option:mtu,${v.mtu}`,
+            // Router-less: the metadata address through the DHCP port (option 121).
+            ...(s.gatewayIp ? [] : [`tag:sn${i},option:classless-static-route,${METADATA_IP}/32,${s.dhcp!.serverIp}`]),
           ]
         : [`tag:sn${i},option6:dns-server${s.dhcp!.dnsServers.filter((d) => d.includes(":")).map((d) => `,[${d}]`).join("")}`],
     )
@@ -89,7 +102,8 @@ export function planDhcp(v: NVpc, ns: string, stateDir: string): DhcpPlan | unde
     ...subnets.map((s) => `${s.dhcp!.serverIp}/${s.net.prefix}`),
     ...(has6 ? [`${linkLocalOf(dhcpMac(v.vni))}/64`] : []),
   ].sort();
-  return { ns, dir, addrs, conf, hosts, opts, alias: doneAlias({ addrs, mtu: v.mtu }) };
+  const metadata = subnets.some((s) => s.net.version === 4 && !s.gatewayIp);
+  return { ns, dir, addrs, metadata, conf, hosts, opts, alias: doneAlias({ addrs, mtu: v.mtu, ...(metadata ? { metadata } : {}) }) };
 }
 
 /** One interface's addresses as `ip -json addr show` reports them. */
@@ -111,10 +125,19 @@ export function addrLines(dev: string, cur: AddrInfo | undefined, want: readonly
   return lines;
 }
 
-/** Converges the DHCP leg's addresses inside the namespace. Returns the changes. */
+/** Converges the DHCP leg's addresses (and the metadata address on `lo`) inside the namespace. Returns the changes. */
 export async function configureDhcpNs(run: CommandRunner, plan: DhcpPlan): Promise<string[]> {
-  const addrs = await run.ipJson<AddrInfo>(plan.ns, ["addr", "show", "dev", INNER.dhcp]);
-  const lines = ["link set lo up", `link set ${INNER.dhcp} addrgenmode none`, `link set ${INNER.dhcp} up`, ...addrLines(INNER.dhcp, addrs[0], plan.addrs)];
+  const addrs = await run.ipJson<AddrInfo>(plan.ns, ["addr", "show"]);
+  const lo = addrs.find((a) => a.ifname === "lo");
+  const hasMetadata = (lo?.addr_info ?? []).some((a) => a.local === METADATA_IP && a.prefixlen === 32);
+  const lines = [
+    "link set lo up",
+    `link set ${INNER.dhcp} addrgenmode none`,
+    `link set ${INNER.dhcp} up`,
+    ...addrLines(INNER.dhcp, addrs.find((a) => a.ifname === INNER.dhcp), plan.addrs),
+    ...(plan.metadata && !hasMetadata ? [`addr add ${METADATA_IP}/32 dev lo`] : []),
+    ...(!plan.metadata && hasMetadata ? [`addr del ${METADATA_IP}/32 dev lo`] : []),
+  ];
   await run.ipBatch(plan.ns, lines);
   return lines.map((l) => `ip -n ${plan.ns} ${l}`);
 }

@@ -70,6 +70,15 @@ describe.skipIf(reason !== undefined)("linux data plane in network namespaces", 
     expect(await tb.ping(vms.a2, "10.0.0.8", 3)).toBe(true); // tenant 2, same CIDR
   });
 
+  it("tracks the tenant flow in its VPC's zone but not the VXLAN packets carrying it", async () => {
+    expect(await tb.ping(vms.a1, "10.0.0.6", 3)).toBe(true);
+    for (const host of [tb.hostA, tb.hostB]) {
+      const table = await must(["ip", "netns", "exec", host, "cat", "/proc/net/nf_conntrack"]);
+      expect(table).toMatch(new RegExp(`icmp .*src=10\\.0\\.0\\.5 dst=10\\.0\\.0\\.6 .*zone=${VNI1}`));
+      expect(table).not.toContain("dport=4789");
+    }
+  });
+
   it("keeps tenants with overlapping CIDRs apart: no packet crosses", async () => {
     const b1Before = await icmpSeen(vms.b1, "10.0.0.5");
     const b2Before = await icmpSeen(vms.b2, "10.0.0.5");

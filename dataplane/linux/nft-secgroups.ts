@@ -9,6 +9,11 @@
  *   match, ingress rules `accept`; both chains end in a counted drop (default deny).
  * - `table bridge photon_novanet`: anti-spoofing per port on the bridge port itself (the inet hooks
  *   only see the bridge), so the IP that identifies a port in the inet table is really its own.
+ * - The VXLAN packets themselves (UDP 4789 to and from this host's underlay address) are not
+ *   tracked (`notrack` in prerouting and output at priority raw): the tenant flow inside is already
+ *   tracked in its VPC's zone, and tracking the outer one too cost a second lookup per packet and
+ *   one more entry per inner flow (the VXLAN source port is a hash of it) — measured in
+ *   docs/benchmarks/novanet-overlay-throughput.md.
  *
  * Everything that grows with the ports is a named map or set updated by element: the address →
  * port-chain dispatch maps of each VPC (`eg4_`/`eg6_`/`in4_`/`in6_<vni>`), the bridge port → anti-
@@ -28,6 +33,9 @@ import { isIPv6 } from "node:net";
 import type { SecurityGroupRule } from "../vpc-dataplane.ts";
 import { bridgeName, portDeviceName, specHash } from "./names.ts";
 import type { NPort, NState, NVpc } from "./validate.ts";
+
+/** The VXLAN devices' UDP port (plan-host.ts creates them with `dstport 4789`). */
+export const VXLAN_PORT = 4789;
 
 /** Name of the tables (inet and bridge families). */
 export const NFT_TABLE = "photon_novanet";
@@ -146,7 +154,8 @@ export function renderHostTables(state: NState): RenderedTables {
   }
   const out = new Out();
   const zoneMap = state.vpcs.map((v) => `"${bridgeName(v.vni)}" : ${v.ctZone}`).join(", ");
-  out.chain("inet", "prerouting", [`ct zone set iifname map { ${zoneMap} }`], "type filter hook prerouting priority raw; policy accept;");
+  out.chain("inet", "prerouting", [`ip daddr ${state.underlayIp} udp dport ${VXLAN_PORT} notrack`, `ct zone set iifname map { ${zoneMap} }`], "type filter hook prerouting priority raw; policy accept;");
+  out.chain("inet", "output", [`ip saddr ${state.underlayIp} udp dport ${VXLAN_PORT} notrack`], "type filter hook output priority raw; policy accept;");
 
   const filtered = state.vpcs.filter((v) => v.ports.some((p) => p.securityGroups.length > 0));
   const fwd = filtered.map((v) => `"${bridgeName(v.vni)}" : goto vpc_${hex(v.vni)}`);

@@ -18,6 +18,7 @@ import {
   INNER, bridgeName, dhcpLegName, dhcpMac, doneAlias, portDeviceName, routerExtMac, routerExtName, routerLegName,
   vxlanName, type NamespaceNames,
 } from "./names.ts";
+import { VXLAN_PORT } from "./nft-secgroups.ts";
 import type { Observed } from "./observe.ts";
 import type { RouterPlan } from "./router.ts";
 import type { NPort, NState, NVpc } from "./validate.ts";
@@ -103,7 +104,7 @@ export function planHost(state: NState, obs: Observed, ns: NamespaceNames, extra
       !x.vxlan.learning && x.vxlan.proxy && x.master === br && x.portLearning === false && x.up && x.mtu === M;
     if (!vxOk) {
       if (x) del(vx, vo);
-      c(`link add ${vx} mtu ${M} type vxlan id ${v.vni} local ${state.underlayIp} dstport 4789 nolearning proxy`);
+      c(`link add ${vx} mtu ${M} type vxlan id ${v.vni} local ${state.underlayIp} dstport ${VXLAN_PORT} nolearning proxy`);
       c(`link set ${vx} addrgenmode none`);
       c(`link set ${vx} master ${br}`);
       c(`link set ${vx} type bridge_slave learning off`);

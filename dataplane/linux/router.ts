@@ -105,7 +105,7 @@ export function planRouter(v: NVpc, ns: string, stateDir: string): RouterPlan | 
       ...v6.map((s, i) => `dhcp-range=set:sn${i},${s.network.split("/")[0]},static,${s.net.prefix},86400s`),
       "dhcp-ignore=tag:!known",
     ].join("\n") + "\n";
-    plan.ra = { ns, dir, addrs: [], conf, hosts: "", opts: "", alias: "" };
+    plan.ra = { ns, dir, addrs: [], metadata: false, conf, hosts: "", opts: "", alias: "" };
   }
   return plan;
 }

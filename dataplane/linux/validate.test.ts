@@ -71,6 +71,9 @@ describe("renderHostTables", () => {
     const b = renderHostTables(validateState(base()));
     expect(a.script).toBe(b.script);
     expect(a.script).toContain('ct zone set iifname map { "pcb-64" : 100 }');
+    // the outer VXLAN packets are not tracked (the inner flow is, in its VPC's zone)
+    expect(a.script).toContain("ip daddr 192.0.2.1 udp dport 4789 notrack");
+    expect(a.script).toContain("type filter hook output priority raw; policy accept;\n    ip saddr 192.0.2.1 udp dport 4789 notrack");
     expect(a.script).toContain("meta nfproto ipv4 tcp dport 22 accept");
     expect(a.script).toMatch(/chain in_[0-9a-f]+ \{\n(.*\n)*?\s+counter drop/);
   });

@@ -7,13 +7,20 @@
  * changed), and every `resyncMs` anyway with a full observation of the host, which repairs
  * drift. Because the driver converges from any partial state, a crash or restart at any point is
  * repaired by the next pass. A failed apply is retried with backoff.
+ *
+ * With `northbound` (the OVN driver, ADR 0021) the agent that is the deployment's northbound
+ * writer also converges OVN's northbound database to the whole deployment's state
+ * (deployment-state.ts) in the same pass, beside its own host's chassis half — only while it
+ * holds the writer's lease when given an `election` (writer-election.ts).
  */
 import { existsSync } from "node:fs";
 import type { Logger } from "../../../lib/log.ts";
 import type { Metrics } from "../../../lib/metrics.ts";
 import type { HostNetworkState, VpcDataplane } from "../../../dataplane/vpc-dataplane.ts";
 import { keys, NOVANET_PREFIX, type NovanetStore } from "../store.ts";
+import { planDeploymentState, type DeploymentOptions } from "./deployment-state.ts";
 import { parseSnapshot, planHostState, type HostIdentity } from "./host-state.ts";
+import type { WriterElection } from "./writer-election.ts";
 
 /** Options of the agent. */
 export interface NovanetAgentOptions {
@@ -30,6 +37,15 @@ export interface NovanetAgentOptions {
   coalesceMs?: number;
   /** Where to count passes, apply latency, the applied revision and the ports left out. */
   metrics?: Metrics;
+  /**
+   * The deployment's northbound database (OVN), when this agent may write it: every pass (while
+   * it holds the `election`, if given) also applies the whole deployment's state there.
+   */
+  northbound?: {
+    dataplane: VpcDataplane;
+    /** Write only while holding the writer's key (several writer agents, one active); the agent starts and stops it. */
+    election?: WriterElection;
+  } & Omit<DeploymentOptions, "underlayIp">;
   /** Called after every pass (tests and benchmarks). */
   onApplied?: (info: { revision: number; changes: number; state: HostNetworkState }) => void;
 }
@@ -80,6 +96,12 @@ export class NovanetAgent {
     await store.transact(async (tx) => {
       tx.put(keys.host(host.name), { name: host.name, underlayIp: host.underlayIp, startedAt: new Date().toISOString() });
     });
+    const election = this.options.northbound?.election;
+    if (election) {
+      // The first campaign is settled before the first pass, which reads `held` itself.
+      await election.start();
+      election.onChange(() => this.kick(true));
+    }
     const rev = await this.pass(true);
     this.follow(rev + 1);
     this.resync = setInterval(() => this.kick(true), this.options.resyncMs ?? 30_000);
@@ -134,11 +156,18 @@ export class NovanetAgent {
   private async pass(force: boolean): Promise<number> {
     const { store, dataplane, host, logger } = this.options;
     const snap = await store.snapshot(NOVANET_PREFIX);
-    const plan = planHostState(parseSnapshot(snap.docs), { netnsExists: (n) => existsSync(`/run/netns/${n}`), ...host });
+    const parsed = parseSnapshot(snap.docs);
+    const plan = planHostState(parsed, { netnsExists: (n) => existsSync(`/run/netns/${n}`), ...host });
     for (const s of plan.skipped) logger.warn("port left out", s);
     this.m?.skipped.set(plan.skipped.length);
     this.m?.ports.set(plan.state.vpcs.reduce((n, v) => n + v.ports.length, 0));
-    const text = JSON.stringify(plan.state);
+    const writer = this.options.northbound;
+    const nb = writer && (!writer.election || writer.election.held) ? writer : undefined;
+    const deployment = nb
+      ? planDeploymentState(parsed, { underlayIp: host.underlayIp, ...(nb.externalNetwork ? { externalNetwork: nb.externalNetwork } : {}), ...(nb.mtu ? { mtu: nb.mtu } : {}) })
+      : undefined;
+    for (const s of deployment?.skipped ?? []) logger.warn("port left out of the northbound", s);
+    const text = JSON.stringify([plan.state, deployment?.state]);
     if (!force && text === this.lastState && this.failures === 0) {
       this.appliedRevision = snap.revision;
       return snap.revision;
@@ -146,7 +175,9 @@ export class NovanetAgent {
     const started = performance.now();
     try {
       // A forced pass (start, resync, retry) observes the whole host; a change applies incrementally.
-      const r = await dataplane.apply(plan.state, { full: force });
+      // The northbound and this host's half are independent: both converge at once.
+      const [r, n] = await Promise.all([dataplane.apply(plan.state, { full: force }), nb?.dataplane.apply(deployment!.state, { full: force })]);
+      if (n?.changes) logger.info("northbound applied", { revision: snap.revision, changes: n.changes });
       this.m?.seconds.observe((performance.now() - started) / 1000);
       this.m?.passes.inc({ result: "ok" });
       this.m?.revision.set(snap.revision);
@@ -183,5 +214,6 @@ export class NovanetAgent {
     if (this.timer) clearTimeout(this.timer);
     if (this.resync) clearInterval(this.resync);
     await this.running;
+    await this.options.northbound?.election?.stop();
   }
 }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "bun:test";
 import type { AgentHost, FloatingIp, Port, Router, SecurityGroup, Subnet, Vpc } from "../types.ts";
+import { planDeploymentState } from "./deployment-state.ts";
 import { parseSnapshot, planHostState } from "./host-state.ts";
 
 const owned = { org: "org_1", project: "prj_1", name: "", createdAt: "2026-01-01T00:00:00Z" };
@@ -92,5 +93,32 @@ describe("planHostState", () => {
     const web = state.securityGroups.find((g) => g.id === "sg_web")!;
     expect(web.rules[0]!.remote).toEqual({ groupId: "sg_web", memberIps: ["10.0.0.11", "10.0.0.12", "fd00:6:0:1::61", "fd00:6:0:1::62"] });
     expect(state.vpcs.find((x) => x.id === "vpc_1")!.subnets[0]!.dhcp!.dnsServers).toEqual(["192.0.2.53"]);
+  });
+});
+
+describe("planDeploymentState (the OVN northbound's state)", () => {
+  it("holds every host's ports as taps, no endpoints, the routers on OVN's external network with every floating IP", () => {
+    const { state, skipped } = planDeploymentState(parseSnapshot(docs()), { underlayIp: "192.0.2.9", externalNetwork: "physnet1", mtu: 1442 });
+    expect(skipped).toEqual([]);
+    const v = state.vpcs[0]!;
+    expect(v).toMatchObject({ id: "vpc_1", vni: 5000, mtu: 1442, remoteEndpoints: [] });
+    expect(v.ports.map((p) => [p.id, p.device])).toEqual([["port_01", { kind: "tap" }], ["port_02", { kind: "tap" }], ["port_03", { kind: "tap" }]]);
+    expect(v.router).toEqual({ external: { bridge: "physnet1", ip: "203.0.113.10/24", gatewayIp: "203.0.113.1", snat: true }, floatingIps: [{ ip: "203.0.113.20", fixedIp: "10.0.0.11" }] });
+    expect(state.securityGroups.map((g) => g.id)).toEqual(["sg_gone", "sg_web"]);
+  });
+
+  it("gives routers no external leg without an external network, and leaves out ports that cannot be modelled", () => {
+    const orphan = { ...port("port_09", "hv1", "10.0.0.19", []), subnet: "sn_gone" };
+    const { state, skipped } = planDeploymentState(parseSnapshot(docs({ "/photon/novanet/ports/port_09": orphan })), { underlayIp: "192.0.2.9" });
+    expect(skipped).toEqual([{ port: "port_09", reason: "its VPC or subnet is gone" }]);
+    expect(state.vpcs[0]!.router).toEqual({ floatingIps: [] });
+    expect(state.vpcs[0]!.mtu).toBeUndefined();
+  });
+});
+
+describe("planHostState with the driver's MTU", () => {
+  it("sets the MTU of every VPC on the host", () => {
+    const { state } = planHostState(parseSnapshot(docs()), { name: "hv1", underlayIp: "192.0.2.1", mtu: 1442 });
+    expect(state.vpcs.map((v) => v.mtu)).toEqual([1442]);
   });
 });

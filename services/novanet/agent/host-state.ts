@@ -46,6 +46,8 @@ export interface HostIdentity {
   externalBridge?: string;
   /** Whether a VM's namespace exists (veth ports into a missing one are left out). */
   netnsExists?: (name: string) => boolean;
+  /** MTU inside every VPC on this host; default: the driver's (the OVN driver's tunnels need 1442). */
+  mtu?: number;
 }
 
 /** The desired state and what was left out, with why. */
@@ -54,7 +56,8 @@ export interface HostPlan {
   skipped: { port: string; reason: string }[];
 }
 
-function dpRule(r: SecurityGroupRule, members: (group: string) => string[]): DpRule {
+/** A rule of novanet's model as the data plane's rule (remote groups resolved through `members`). */
+export function dpRule(r: SecurityGroupRule, members: (group: string) => string[]): DpRule {
   const out: DpRule = { direction: r.direction, ethertype: r.ethertype };
   if (r.protocol !== undefined) out.protocol = /^\d+$/.test(r.protocol) ? Number(r.protocol) : (r.protocol as "tcp" | "udp" | "icmp" | "icmpv6");
   if (r.portMin !== undefined) out.portMin = r.portMin;
@@ -64,6 +67,19 @@ function dpRule(r: SecurityGroupRule, members: (group: string) => string[]): DpR
   if (r.remoteCidr) out.remote = { cidr: r.remoteCidr };
   else if (r.remoteGroup) out.remote = { groupId: r.remoteGroup, memberIps: members(r.remoteGroup) };
   return out;
+}
+
+/** The addresses of every group's members (ports on any host), for remote-group rules; memoised. */
+export function groupMembers(snap: NovanetSnapshot): (group: string) => string[] {
+  const cache = new Map<string, string[]>();
+  return (g) => {
+    let m = cache.get(g);
+    if (!m) {
+      m = [...snap.ports.values()].filter((p) => p.securityGroups.includes(g)).flatMap((p) => p.fixedIps).sort();
+      cache.set(g, m);
+    }
+    return m;
+  };
 }
 
 /** Computes the host's desired state from a snapshot (see the file comment). */
@@ -96,16 +112,7 @@ export function planHostState(snap: NovanetSnapshot, me: HostIdentity): HostPlan
     local.push(p);
   }
 
-  // Members of every group (any host), for remote-group rules.
-  const memberCache = new Map<string, string[]>();
-  const members = (g: string) => {
-    let m = memberCache.get(g);
-    if (!m) {
-      m = [...snap.ports.values()].filter((p) => p.securityGroups.includes(g)).flatMap((p) => p.fixedIps).sort();
-      memberCache.set(g, m);
-    }
-    return m;
-  };
+  const members = groupMembers(snap);
 
   const vpcs: VpcState[] = [];
   const vpcIds = [...new Set(local.map((p) => p.vpc))].sort();
@@ -132,6 +139,7 @@ export function planHostState(snap: NovanetSnapshot, me: HostIdentity): HostPlan
     const state: VpcState = {
       id: vid,
       vni: vpc.vni,
+      ...(me.mtu ? { mtu: me.mtu } : {}),
       subnets: subnets.map((s) => ({
         id: s.id,
         cidr: s.cidr,
