@@ -205,7 +205,7 @@ export class ClusterAgent {
       const names = namespaceNames(o.nsPrefix ?? "photon-");
       const vpcs = new Map<number, string>();
       for (const r of mine.values()) if (!r.deleting && !r.error) for (const n of r.nics) vpcs.set(n.vni, n.vpc);
-      await this.proxies.sync([...vpcs].map(([vni, vpc]) => ({ vni, vpc, netns: names.router(vni) })));
+      await this.proxies.sync([...vpcs].map(([vni, vpc]) => ({ vni, vpc, netns: [names.router(vni), names.dhcp(vni)] })));
     }
     return { vms, errors: [] };
   }

@@ -1,10 +1,12 @@
 /**
  * The metadata proxies of one host: one per VPC with local VMs, inside novanet's router namespace
  * of that VPC (the namespace holding the subnets' gateway, through which a guest routes
- * 169.254.169.254), listening on 169.254.169.254:80 (the address is put on the namespace's `lo`)
- * and forwarding to the host's metadata server with the VPC id as network. A VPC without a router
- * namespace on this host has no metadata path (logged once). Pids are kept in `<dir>/<vni>.pid`, so
- * a restarted agent ends the proxies of its predecessor before starting its own.
+ * 169.254.169.254) or, for a VPC without a router, its DHCP namespace (whose DHCP server hands
+ * guests a host route to 169.254.169.254 through it: option 121), listening on
+ * 169.254.169.254:80 (the address is put on the namespace's `lo`) and forwarding to the host's
+ * metadata server with the VPC id as network. A proxy moves when the VPC gets or loses its router.
+ * A VPC with neither namespace on this host has no metadata path (logged once). Pids are kept in
+ * `<dir>/<vni>.pid`, so a restarted agent ends the proxies of its predecessor before starting its own.
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -15,13 +17,13 @@ import { photonCommand } from "../../../lib/self-command.ts";
 export interface ProxyTarget {
   vni: number;
   vpc: string;
-  /** The router namespace (novanet's name for it on this host). */
-  netns: string;
+  /** Namespaces to serve in, the first that exists: the router's, then the DHCP server's. */
+  netns: string[];
 }
 
 /** The set of running proxies (see the file comment). */
 export class MetadataProxies {
-  private readonly running = new Map<number, { vpc: string; proc: ReturnType<typeof Bun.spawn> }>();
+  private readonly running = new Map<number, { vpc: string; netns: string; proc: ReturnType<typeof Bun.spawn> }>();
   private readonly warned = new Set<number>();
 
   constructor(private readonly dir: string, private readonly upstream: string, private readonly log: Logger) {
@@ -41,17 +43,19 @@ export class MetadataProxies {
 
   /** Makes the running proxies exactly `targets` (those whose namespace exists). */
   async sync(targets: ProxyTarget[]): Promise<void> {
-    const want = new Map(targets.map((t) => [t.vni, t]));
+    const want = new Map<number, { vni: number; vpc: string; netns: string | undefined; all: string[] }>();
+    for (const t of targets) want.set(t.vni, { vni: t.vni, vpc: t.vpc, netns: t.netns.find((n) => existsSync(`/run/netns/${n}`)), all: t.netns });
     for (const [vni, p] of this.running) {
-      if (want.get(vni)?.vpc === p.vpc && p.proc.exitCode === null) continue;
+      const w = want.get(vni);
+      if (w?.vpc === p.vpc && w.netns === p.netns && p.proc.exitCode === null) continue;
       p.proc.kill(9);
       this.running.delete(vni);
       rmSync(join(this.dir, `${vni}.pid`), { force: true });
     }
     for (const t of want.values()) {
       if (this.running.has(t.vni)) continue;
-      if (!existsSync(`/run/netns/${t.netns}`)) {
-        if (!this.warned.has(t.vni)) this.log.warn("no router namespace for the VPC on this host: its VMs get no metadata", { vpc: t.vpc, netns: t.netns });
+      if (!t.netns) {
+        if (!this.warned.has(t.vni)) this.log.warn("no router or DHCP namespace for the VPC on this host: its VMs get no metadata", { vpc: t.vpc, netns: t.all });
         this.warned.add(t.vni);
         continue;
       }
@@ -69,7 +73,7 @@ export class MetadataProxies {
         continue;
       }
       writeFileSync(join(this.dir, `${t.vni}.pid`), String(proc.pid));
-      this.running.set(t.vni, { vpc: t.vpc, proc });
+      this.running.set(t.vni, { vpc: t.vpc, netns: t.netns, proc });
       this.log.info("metadata proxy started", { vpc: t.vpc, netns: t.netns, pid: proc.pid });
     }
   }
