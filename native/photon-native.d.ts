@@ -225,10 +225,10 @@ export interface RaftGroupStatus {
 
 /** Options accepted by `RaftHost.open` (all optional). */
 export interface RaftHostOptions {
-  /** Block cache of the log database, MiB. */
-  blockCacheMb?: number
-  /** Memtable size per column family, MiB. */
-  writeBufferMb?: number
+  /** Size of one log file, MiB (default 32). */
+  fileMb?: number
+  /** Obsolete log files kept preallocated for reuse, up to this total, MiB (default 256). */
+  purgeThresholdMb?: number
   /**
    * Persist asynchronously: `ready` issues its write without fsync and returns; the
    * driver syncs with `persist()` off the JS thread and reports it with `persisted()`.

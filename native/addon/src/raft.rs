@@ -11,17 +11,17 @@ use std::sync::Arc;
 use napi::bindgen_prelude::{AsyncTask, Buffer, BufferSlice};
 use napi::{Env, Result, Task};
 use napi_derive::napi;
-use photon_engine::{Engine, EngineOptions};
+use photon_raft::{LogStore, LogStoreOptions};
 use photon_raft::raft::eraftpb::{ConfChangeTransition, ConfChangeType};
 use photon_raft::{GroupOptions, RaftError};
 
 /// Options accepted by `RaftHost.open` (all optional).
 #[napi(object)]
 pub struct RaftHostOptions {
-    /// Block cache of the log database, MiB.
-    pub block_cache_mb: Option<u32>,
-    /// Memtable size per column family, MiB.
-    pub write_buffer_mb: Option<u32>,
+    /// Size of one log file, MiB (default 32).
+    pub file_mb: Option<u32>,
+    /// Obsolete log files kept preallocated for reuse, up to this total, MiB (default 256).
+    pub purge_threshold_mb: Option<u32>,
     /// Persist asynchronously: `ready` issues its write without fsync and returns; the
     /// driver syncs with `persist()` off the JS thread and reports it with `persisted()`.
     pub async_persist: Option<bool>,
@@ -103,11 +103,11 @@ impl RaftHost {
     #[napi(factory)]
     pub fn open(path: String, node_id: f64, options: Option<RaftHostOptions>) -> Result<RaftHost> {
         let node_id = id(node_id, "nodeId")?;
-        let mut o = EngineOptions { block_cache_mb: 16, write_buffer_mb: 16, ..Default::default() };
+        let mut o = LogStoreOptions::default();
         let mut async_persist = false;
         if let Some(x) = options {
-            if let Some(v) = x.block_cache_mb { o.block_cache_mb = v; }
-            if let Some(v) = x.write_buffer_mb { o.write_buffer_mb = v; }
+            if let Some(v) = x.file_mb { o.file_mb = v.into(); }
+            if let Some(v) = x.purge_threshold_mb { o.purge_threshold_mb = v.into(); }
             async_persist = x.async_persist.unwrap_or(false);
         }
         let inner = guard_plain(|| {
@@ -343,8 +343,8 @@ impl RaftHost {
     /// A separate object because a pending async call keeps its receiver borrowed.
     #[napi]
     pub fn syncer(&self) -> Result<RaftLogSyncer> {
-        let engine = self.guard_ref(|h| Ok(h.engine()))?;
-        Ok(RaftLogSyncer { engine })
+        let store = self.guard_ref(|h| Ok(h.log_store()))?;
+        Ok(RaftLogSyncer { store })
     }
 
     /// Reports the WAL synced through write `seq` (from `persist`); returns the messages that
@@ -407,7 +407,7 @@ impl RaftHost {
 /// Syncs a host's log WAL on a worker thread (see `RaftHost.syncer`).
 #[napi]
 pub struct RaftLogSyncer {
-    engine: Arc<Engine>,
+    store: Arc<LogStore>,
 }
 
 #[napi]
@@ -418,13 +418,13 @@ impl RaftLogSyncer {
     #[napi(ts_return_type = "Promise<number>")]
     pub fn sync(&self, seq: f64) -> Result<AsyncTask<PersistTask>> {
         let seq = id(seq, "seq")?;
-        Ok(AsyncTask::new(PersistTask { target: Some((self.engine.clone(), seq)) }))
+        Ok(AsyncTask::new(PersistTask { target: Some((self.store.clone(), seq)) }))
     }
 }
 
 /// A WAL sync on a worker thread.
 pub struct PersistTask {
-    target: Option<(Arc<Engine>, u64)>,
+    target: Option<(Arc<LogStore>, u64)>,
 }
 
 impl Task for PersistTask {
@@ -432,10 +432,10 @@ impl Task for PersistTask {
     type JsValue = f64;
 
     fn compute(&mut self) -> Result<u64> {
-        let Some((engine, seq)) = &self.target else { return Ok(0) };
-        match catch_unwind(AssertUnwindSafe(|| engine.sync_wal())) {
+        let Some((store, seq)) = &self.target else { return Ok(0) };
+        match catch_unwind(AssertUnwindSafe(|| store.sync())) {
             Ok(Ok(())) => Ok(*seq),
-            Ok(Err(e)) => Err(raft_err(RaftError::from(e))),
+            Ok(Err(e)) => Err(raft_err(e)),
             Err(p) => Err(raft_err(RaftError::Internal(panic_message(p)))),
         }
     }

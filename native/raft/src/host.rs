@@ -1,19 +1,19 @@
 //! `RaftHost`: many Raft groups (tikv raft-rs `RawNode`s, keyed by a u64 group id) of one node
-//! over one RocksDB: opening groups and every input between cycles (`tick`, `step`, `propose`,
+//! over one log store (raft-engine): opening groups and every input between cycles (`tick`, `step`, `propose`,
 //! `read_index`, membership, compaction). The cycle itself (`ready`/`advance`) is in ready.rs.
 
 use std::collections::{HashMap, VecDeque};
 use std::path::Path;
 use std::sync::Arc;
 
-use photon_engine::{Engine, EngineOptions, ScanRequest};
 use protobuf::Message as _;
+use raft_engine::LogBatch;
 use raft::eraftpb::{ConfChangeSingle, ConfChangeTransition, ConfChangeType, ConfChangeV2, ConfState, Message, MessageType};
 use raft::{Config, RawNode, ReadOnlyOption, SnapshotStatus, StateRole};
 use slog::Logger;
 
 use crate::error::{RaftError, Result};
-use crate::keys::{group_of_state_key, COLUMN_FAMILIES, CF_STATE};
+use crate::log_store::{LogStore, LogStoreOptions};
 use crate::pack::{self, Cursor};
 use crate::options::{GroupOpened, GroupOptions, GroupStatus, HostStats};
 use crate::storage::{GroupStorage, INIT_INDEX, INIT_TERM};
@@ -24,9 +24,9 @@ pub(crate) struct Group {
     pub(crate) dirty: bool,
 }
 
-/// Many Raft groups of one node over one RocksDB. Not thread-safe: drive it from one thread.
+/// Many Raft groups of one node over one log store. Not thread-safe: drive it from one thread.
 pub struct RaftHost {
-    pub(crate) engine: Arc<Engine>,
+    pub(crate) store: Arc<LogStore>,
     pub(crate) node_id: u64,
     pub(crate) groups: HashMap<u64, Group>,
     pub(crate) dirty: Vec<u64>,
@@ -34,7 +34,7 @@ pub struct RaftHost {
     pub(crate) handed: Vec<u64>,
     pub(crate) poisoned: Option<String>,
     pub(crate) logger: Logger,
-    pub(crate) batch: Vec<u8>,
+    pub(crate) batch: LogBatch,
     pub(crate) stats: HostStats,
     /// Async persistence (see ready.rs): a cycle's write is issued without fsync and its
     /// readies wait in `pending` until `persisted` reports the WAL synced past them.
@@ -52,22 +52,22 @@ pub(crate) struct PendingPersist {
 }
 
 impl RaftHost {
-    /// Opens (or creates) the host's log database at `path` for node `node_id` (non-zero).
-    pub fn open(path: &Path, node_id: u64, mut engine_options: EngineOptions) -> Result<RaftHost> {
+    /// Opens (or creates) the host's log at `path` for node `node_id` (non-zero). A log left by
+    /// an earlier version (RocksDB in `path`) is moved into the log store first (migrate.rs).
+    pub fn open(path: &Path, node_id: u64, options: LogStoreOptions) -> Result<RaftHost> {
         if node_id == 0 {
             return Err(RaftError::InvalidArgument("node id must be non-zero".into()));
         }
-        engine_options.column_families = COLUMN_FAMILIES.iter().map(|s| s.to_string()).collect();
-        let engine = Arc::new(Engine::open(path, &engine_options)?);
+        let store = Arc::new(crate::migrate::open_migrating(path, &options)?);
         Ok(RaftHost {
-            engine,
+            store,
             node_id,
             groups: HashMap::new(),
             dirty: Vec::new(),
             handed: Vec::new(),
             poisoned: None,
             logger: crate::logger::logger(node_id),
-            batch: Vec::with_capacity(64 << 10),
+            batch: LogBatch::default(),
             stats: HostStats::default(),
             async_persist: false,
             written_seq: 0,
@@ -80,36 +80,10 @@ impl RaftHost {
         self.node_id
     }
 
-    /// Ids of every group with state in the log database (open or not).
+    /// Ids of every group with state in the log (open or not).
     pub fn stored_groups(&self) -> Result<Vec<u64>> {
         self.check()?;
-        let mut out = Vec::new();
-        let mut groups = Vec::new();
-        let mut start = Vec::new();
-        loop {
-            out.clear();
-            let (_, more) = self.engine.scan_into(
-                &ScanRequest { cf: CF_STATE, start: &start, limit: 256, keys_only: true, ..Default::default() },
-                &mut out,
-            )?;
-            let mut r = photon_engine::codec::Reader::new(&out);
-            let mut last = None;
-            while !r.done() {
-                let k = r.bytes()?;
-                r.bytes()?;
-                if let Some(g) = group_of_state_key(k) {
-                    if groups.last() != Some(&g) {
-                        groups.push(g);
-                    }
-                    last = Some(g);
-                }
-            }
-            match (more, last) {
-                (true, Some(g)) if g < u64::MAX => start = (g + 1).to_be_bytes().to_vec(),
-                _ => break,
-            }
-        }
-        Ok(groups)
+        self.store.groups()
     }
 
     /// Opens a group: loads its state, or bootstraps it with `options.voters` when it has none
@@ -119,12 +93,15 @@ impl RaftHost {
         if self.groups.contains_key(&group) {
             return Err(RaftError::GroupExists(group));
         }
-        let mut store = GroupStorage::load(self.engine.clone(), group)?;
+        if group == u64::MAX {
+            return Err(RaftError::InvalidArgument("group id u64::MAX is reserved".into()));
+        }
+        let mut store = GroupStorage::load(self.store.clone(), group)?;
         if store.is_empty() && !options.voters.is_empty() {
             let mut cs = ConfState::default();
             cs.voters = options.voters.clone();
             cs.learners = options.learners.clone();
-            self.batch.clear();
+            self.batch = LogBatch::default();
             store.bootstrap(&mut self.batch, cs)?;
             self.write_batch(true)?;
         }
@@ -173,7 +150,7 @@ impl RaftHost {
             p.readies.retain(|(g, _, _)| *g != group);
         }
         if destroy {
-            self.batch.clear();
+            self.batch = LogBatch::default();
             g.node.mut_store().destroy(&mut self.batch);
             self.write_batch(true)?;
         }
@@ -378,9 +355,11 @@ impl RaftHost {
         self.check()?;
         let g = self.groups.get_mut(&group).ok_or(RaftError::NoSuchGroup(group))?;
         let keep = g.keep_snapshot_data;
-        self.batch.clear();
+        self.batch = LogBatch::default();
         g.node.mut_store().compact(&mut self.batch, index, if keep { data } else { None })?;
-        self.write_batch(false)
+        self.write_batch(false)?;
+        // Files holding only compacted entries are recycled.
+        self.store.purge()
     }
 
     /// The stored snapshot of a group (index, term, data), if one is kept at the log's start.
@@ -434,13 +413,13 @@ impl RaftHost {
         !self.dirty.is_empty()
     }
 
-    /// Closes the log database; every later call fails with Closed. Idempotent.
+    /// Closes the log; every later call fails with Closed. Idempotent.
     pub fn close(&mut self) -> Result<()> {
         self.groups.clear();
         self.pending.clear();
         self.dirty.clear();
         self.handed.clear();
-        self.engine.close()?;
+        self.store.close();
         self.poisoned.get_or_insert_with(|| "closed".into());
         Ok(())
     }
@@ -477,18 +456,16 @@ impl RaftHost {
         if self.batch.is_empty() {
             return Ok(());
         }
-        match self.engine.write(&self.batch, sync) {
-            Ok(_) => {
+        match self.store.write(&mut self.batch, sync) {
+            Ok(()) => {
                 if sync {
                     self.stats.synced_writes += 1;
                 } else {
                     self.stats.unsynced_writes += 1;
                 }
-                self.batch.clear();
                 Ok(())
             }
             Err(e) => {
-                let e = RaftError::from(e);
                 self.poison(format!("log write failed: {e}"));
                 Err(e)
             }

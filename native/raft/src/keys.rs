@@ -1,4 +1,5 @@
-//! Key layout of the Raft log database (one RocksDB per host, shared by all its groups).
+//! Key layout of the Raft log database of earlier versions (one RocksDB per host, shared by all
+//! its groups), read only to migrate it into the log store (migrate.rs).
 //!
 //! - column family `raft_log`:   `group:u64 BE | index:u64 BE` -> `term:u64 LE | Entry (protobuf)`
 //! - column family `raft_state`: `group:u64 BE | tag:u8` -> per tag:

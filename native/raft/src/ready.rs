@@ -2,14 +2,14 @@
 //!
 //! 1. inputs between cycles: `tick`, `step` (packed messages), `propose`, `read_index`, ...
 //! 2. `ready`: collects the Ready of every group that has one, writes every group's new entries,
-//!    hard state and received snapshot in ONE RocksDB write batch, synced when any group needs it
+//!    hard state and received snapshot in ONE log batch, synced when any group needs it
 //!    (one fsync per cycle), and only then packs what may leave the node: messages, committed
 //!    entries, read states, state changes, snapshots to install. Nothing is acknowledged
 //!    before its fsync because nothing is packed before it.
 //! 3. the driver sends, applies the committed entries, and calls `advance`.
 //!
 //! # Async persistence (`set_async_persist(true)`, what the TypeScript driver uses)
-//! `ready` issues the cycle's batch WITHOUT fsync (RocksDB makes it readable at once, which is
+//! `ready` issues the cycle's batch WITHOUT fsync (the log store makes it readable at once, which is
 //! what raft-rs's `advance_append_async` requires) and hands out only what raft allows before
 //! the local write is durable: a leader's appends (raft thesis 10.2.1), entries committed AND
 //! persisted earlier, read states. Messages that must wait (votes, append responses) stay in
@@ -44,6 +44,8 @@ use raft::eraftpb::{ConfChange, ConfChangeType, ConfChangeV2, ConfState, Entry, 
 
 use crate::error::{RaftError, Result};
 use crate::host::{role_code, PendingPersist, RaftHost};
+use crate::log_store::LogStore;
+use raft_engine::LogBatch;
 use crate::pack;
 
 impl RaftHost {
@@ -95,7 +97,7 @@ impl RaftHost {
         let immediate = !self.async_persist || any_snapshot || sync_now || (!must_sync && self.pending.is_empty());
 
         // 1. Write every group's entries, hard state and snapshot in one batch.
-        self.batch.clear();
+        self.batch = LogBatch::default();
         for (id, rd) in &readies {
             let g = self.groups.get_mut(id).expect("group of a ready");
             let keep = g.keep_snapshot_data;
@@ -135,8 +137,8 @@ impl RaftHost {
         pack::u32_(out, readies.len() as u32);
         let mut snaps = Vec::new();
         let mut snap_count = 0u32;
-        let mut conf_batch = Vec::new();
-        let mut commit_batch = Vec::new();
+        let mut conf_batch = LogBatch::default();
+        let mut commit_batch = LogBatch::default();
         let mut waiting = Vec::new();
         for (id, mut rd) in readies {
             let g = self.groups.get_mut(&id).expect("group of a ready");
@@ -236,7 +238,7 @@ impl RaftHost {
         }
         if !conf_batch.is_empty() {
             // Synced, and carrying the commit indexes too.
-            conf_batch.extend_from_slice(&commit_batch);
+            conf_batch.merge(&mut commit_batch).map_err(|e| RaftError::Storage { code: "InvalidArgument", message: e.to_string() })?;
             self.batch = conf_batch;
             self.write_batch(true)?;
         } else if !commit_batch.is_empty() {
@@ -269,20 +271,20 @@ impl RaftHost {
         !self.pending.is_empty()
     }
 
-    /// What a WAL sync must cover: the engine to sync and the sequence number of the last
-    /// write issued. After `engine.sync_wal()` returns (on any thread), pass the number to
+    /// What a log sync must cover: the store to sync and the sequence number of the last
+    /// write issued. After `store.sync()` returns (on any thread), pass the number to
     /// `persisted`. None when nothing waits.
-    pub fn persist_target(&self) -> Option<(std::sync::Arc<photon_engine::Engine>, u64)> {
+    pub fn persist_target(&self) -> Option<(std::sync::Arc<LogStore>, u64)> {
         if self.pending.is_empty() || self.poisoned.is_some() {
             None
         } else {
-            Some((self.engine.clone(), self.written_seq))
+            Some((self.store.clone(), self.written_seq))
         }
     }
 
-    /// The log database (to sync its WAL from another thread: `Engine::sync_wal`).
-    pub fn engine(&self) -> std::sync::Arc<photon_engine::Engine> {
-        self.engine.clone()
+    /// The log store (to sync it from another thread: `LogStore::sync`).
+    pub fn log_store(&self) -> std::sync::Arc<LogStore> {
+        self.store.clone()
     }
 
     /// Reports the WAL synced through write `seq`: raft learns those readies are persisted
@@ -301,9 +303,8 @@ impl RaftHost {
 
     /// Syncs the WAL on this thread and reports it (tests, shutdown).
     pub fn sync_now(&mut self, out: &mut Vec<u8>) -> Result<()> {
-        if let Some((engine, seq)) = self.persist_target() {
-            if let Err(e) = engine.sync_wal() {
-                let e = RaftError::from(e);
+        if let Some((store, seq)) = self.persist_target() {
+            if let Err(e) = store.sync() {
                 self.poison(format!("log sync failed: {e}"));
                 return Err(e);
             }

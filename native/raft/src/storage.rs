@@ -1,21 +1,23 @@
-//! `GroupStorage`: one Raft group's log, hard state and conf state on the host's RocksDB,
+//! `GroupStorage`: one Raft group's log, hard state and conf state in the host's `LogStore`,
 //! implementing `raft::Storage`.
 //!
-//! Writes never go to RocksDB directly from here: the mutating methods append operations to a
-//! packed write batch (photon-engine's batch format) that the host commits once per ready
-//! cycle for all groups (group commit), and update the in-memory view at once. If that commit
-//! fails the host is poisoned, so the in-memory view is never trusted past a failed write.
+//! Writes never go to the store directly from here: the mutating methods add to a log batch
+//! that the host writes once per ready cycle for all groups (group commit), and update the
+//! in-memory view at once. If that write fails the host is poisoned, so the in-memory view is
+//! never trusted past a failed write. Terms of the entries appended since the group was loaded
+//! are kept in memory as runs (a term changes only with an election), so raft's frequent term
+//! lookups do not read the log files.
 
 use std::sync::Arc;
 
-use photon_engine::codec::{encode_op, BatchOp, Reader};
-use photon_engine::{Engine, ScanRequest};
+use raft_engine::{Command, LogBatch};
 use protobuf::Message as _;
 use raft::eraftpb::{ConfState, Entry, HardState, Snapshot, SnapshotMetadata};
 use raft::{GetEntriesContext, RaftState, StorageError};
 
 use crate::error::Result;
-use crate::keys::*;
+use crate::keys::le_u64;
+use crate::log_store::{LogStore, RaftEntries, KEY_CONF_STATE, KEY_HARD_STATE, KEY_SNAP_DATA, KEY_SNAP_META};
 
 /// Log index at which a freshly bootstrapped group starts (an empty snapshot carrying the
 /// initial membership), as in TiKV: a node that joins later has an empty log and is therefore
@@ -26,7 +28,7 @@ pub const INIT_TERM: u64 = 5;
 
 /// One group's persistent Raft state with an in-memory view of its bounds.
 pub struct GroupStorage {
-    engine: Arc<Engine>,
+    store: Arc<LogStore>,
     group: u64,
     hard: HardState,
     conf: ConfState,
@@ -34,35 +36,42 @@ pub struct GroupStorage {
     snap_index: u64,
     snap_term: u64,
     last_index: u64,
+    /// Terms of entries `[terms_from, last_index]` as runs `(first index, term)`, ascending.
+    term_runs: Vec<(u64, u64)>,
+    terms_from: u64,
     /// Highest index the application has applied (maintained by the host).
     pub(crate) applied: u64,
 }
 
 impl GroupStorage {
     /// Loads a group's state; a group never written loads empty (no entries, no members).
-    pub fn load(engine: Arc<Engine>, group: u64) -> Result<GroupStorage> {
-        let hard = get_proto::<HardState>(&engine, CF_STATE, &state_key(group, TAG_HARD_STATE), 0)?.unwrap_or_default();
-        let (conf_index, conf) = match get_raw(&engine, CF_STATE, &state_key(group, TAG_CONF_STATE))? {
+    pub fn load(store: Arc<LogStore>, group: u64) -> Result<GroupStorage> {
+        let hard = match store.get(group, KEY_HARD_STATE)? {
+            Some(v) => HardState::parse_from_bytes(&v)?,
+            None => HardState::default(),
+        };
+        let (conf_index, conf) = match store.get(group, KEY_CONF_STATE)? {
             Some(v) if v.len() >= 8 => (le_u64(&v, 0).unwrap_or(0), ConfState::parse_from_bytes(&v[8..])?),
             _ => (0, ConfState::default()),
         };
-        let (snap_index, snap_term) = match get_raw(&engine, CF_STATE, &state_key(group, TAG_SNAP_META))? {
+        let (snap_index, snap_term) = match store.get(group, KEY_SNAP_META)? {
             Some(v) => (le_u64(&v, 0).unwrap_or(0), le_u64(&v, 8).unwrap_or(0)),
             None => (0, 0),
         };
-        // The last entry: a reverse scan of the group's key range, limit 1.
-        let (start, end) = (log_key(group, 0), log_key(group, u64::MAX));
-        let mut out = Vec::new();
-        engine.scan_into(
-            &ScanRequest { cf: CF_LOG, start: &start, end: Some(&end), limit: 1, reverse: true, keys_only: true, ..Default::default() },
-            &mut out,
-        )?;
-        let mut last_index = snap_index;
-        if !out.is_empty() {
-            let key = Reader::new(&out).bytes()?;
-            last_index = u64::from_be_bytes(key[8..16].try_into().expect("16-byte log key")).max(snap_index);
-        }
-        Ok(GroupStorage { engine, group, hard, conf, conf_index, snap_index, snap_term, last_index, applied: snap_index })
+        let last_index = store.last_index(group)?.unwrap_or(0).max(snap_index);
+        Ok(GroupStorage {
+            store,
+            group,
+            hard,
+            conf,
+            conf_index,
+            snap_index,
+            snap_term,
+            last_index,
+            term_runs: Vec::new(),
+            terms_from: last_index + 1,
+            applied: snap_index,
+        })
     }
 
     /// True when nothing was ever written for this group.
@@ -92,11 +101,12 @@ impl GroupStorage {
 
     /// Writes the bootstrap state of a new group: an empty snapshot at `INIT_INDEX` holding the
     /// initial membership. The application's empty state is the state at that point.
-    pub fn bootstrap(&mut self, batch: &mut Vec<u8>, conf: ConfState) -> Result<()> {
+    pub fn bootstrap(&mut self, batch: &mut LogBatch, conf: ConfState) -> Result<()> {
         self.snap_index = INIT_INDEX;
         self.snap_term = INIT_TERM;
         self.last_index = INIT_INDEX;
-        put(batch, CF_STATE, &state_key(self.group, TAG_SNAP_META), &pair(INIT_INDEX, INIT_TERM));
+        self.reset_terms();
+        put(batch, self.group, KEY_SNAP_META, pair(INIT_INDEX, INIT_TERM).to_vec())?;
         self.set_conf_state(batch, conf, INIT_INDEX)?;
         let mut hs = HardState::default();
         hs.term = INIT_TERM;
@@ -106,8 +116,9 @@ impl GroupStorage {
         Ok(())
     }
 
-    /// Appends entries (which may overwrite a conflicting uncommitted tail).
-    pub fn append(&mut self, batch: &mut Vec<u8>, entries: &[Entry]) -> Result<()> {
+    /// Appends entries (which may overwrite a conflicting uncommitted tail: the store drops the
+    /// entries after the new ones).
+    pub fn append(&mut self, batch: &mut LogBatch, entries: &[Entry]) -> Result<()> {
         let (Some(first), Some(last)) = (entries.first(), entries.last()) else { return Ok(()) };
         if first.index <= self.snap_index {
             return Err(crate::RaftError::Internal(format!(
@@ -121,37 +132,35 @@ impl GroupStorage {
                 self.group, first.index, self.last_index
             )));
         }
-        let mut value = Vec::new();
-        for e in entries {
-            value.clear();
-            value.extend_from_slice(&e.term.to_le_bytes());
-            e.write_to_vec(&mut value)?;
-            put(batch, CF_LOG, &log_key(self.group, e.index), &value);
+        batch.add_entries::<RaftEntries>(self.group, entries).map_err(|e| crate::RaftError::Storage { code: "InvalidArgument", message: e.to_string() })?;
+        if first.index < self.terms_from {
+            self.term_runs.clear();
+            self.terms_from = first.index;
         }
-        if last.index < self.last_index {
-            // Entries past the new tail belong to a conflicting log: remove them.
-            encode_op(batch, &BatchOp::DeleteRange {
-                cf: CF_LOG,
-                start: &log_key(self.group, last.index + 1),
-                end: &log_key(self.group, self.last_index + 1),
-            });
+        while self.term_runs.last().is_some_and(|&(start, _)| start >= first.index) {
+            self.term_runs.pop();
+        }
+        for e in entries {
+            if self.term_runs.last().map(|&(_, t)| t) != Some(e.term) {
+                self.term_runs.push((e.index, e.term));
+            }
         }
         self.last_index = last.index;
         Ok(())
     }
 
     /// Records a new hard state.
-    pub fn set_hard_state(&mut self, batch: &mut Vec<u8>, hs: &HardState) -> Result<()> {
-        put(batch, CF_STATE, &state_key(self.group, TAG_HARD_STATE), &hs.write_to_bytes()?);
+    pub fn set_hard_state(&mut self, batch: &mut LogBatch, hs: &HardState) -> Result<()> {
+        put(batch, self.group, KEY_HARD_STATE, hs.write_to_bytes()?)?;
         self.hard = hs.clone();
         Ok(())
     }
 
     /// Records the membership after applying the conf change at `index`.
-    pub fn set_conf_state(&mut self, batch: &mut Vec<u8>, cs: ConfState, index: u64) -> Result<()> {
+    pub fn set_conf_state(&mut self, batch: &mut LogBatch, cs: ConfState, index: u64) -> Result<()> {
         let mut v = index.to_le_bytes().to_vec();
         cs.write_to_vec(&mut v)?;
-        put(batch, CF_STATE, &state_key(self.group, TAG_CONF_STATE), &v);
+        put(batch, self.group, KEY_CONF_STATE, v)?;
         self.conf = cs;
         self.conf_index = index;
         Ok(())
@@ -159,7 +168,7 @@ impl GroupStorage {
 
     /// Replaces the whole log with a received snapshot: every entry goes, the snapshot point,
     /// membership and (when `keep_data`) the snapshot's data are recorded.
-    pub fn apply_snapshot(&mut self, batch: &mut Vec<u8>, snap: &Snapshot, keep_data: bool) -> Result<()> {
+    pub fn apply_snapshot(&mut self, batch: &mut LogBatch, snap: &Snapshot, keep_data: bool) -> Result<()> {
         let meta = snap.get_metadata();
         if meta.index < self.snap_index {
             return Err(crate::RaftError::Internal(format!(
@@ -167,29 +176,25 @@ impl GroupStorage {
                 self.group, meta.index, self.snap_index
             )));
         }
-        encode_op(batch, &BatchOp::DeleteRange {
-            cf: CF_LOG,
-            start: &log_key(self.group, 0),
-            end: &log_key(self.group, u64::MAX),
-        });
+        // Everything of the group goes (entries and records), then its state is written again.
+        batch.add_command(self.group, Command::Clean);
         self.snap_index = meta.index;
         self.snap_term = meta.term;
         self.last_index = meta.index;
-        put(batch, CF_STATE, &state_key(self.group, TAG_SNAP_META), &pair(meta.index, meta.term));
+        self.reset_terms();
+        put(batch, self.group, KEY_SNAP_META, pair(meta.index, meta.term).to_vec())?;
         if keep_data {
             let mut v = pair(meta.index, meta.term).to_vec();
             v.extend_from_slice(&snap.data);
-            put(batch, CF_STATE, &state_key(self.group, TAG_SNAP_DATA), &v);
-        } else {
-            encode_op(batch, &BatchOp::Delete { cf: CF_STATE, key: &state_key(self.group, TAG_SNAP_DATA) });
+            put(batch, self.group, KEY_SNAP_DATA, v)?;
         }
         self.set_conf_state(batch, meta.get_conf_state().clone(), meta.index)?;
-        if self.hard.commit < meta.index {
-            let mut hs = self.hard.clone();
+        let mut hs = self.hard.clone();
+        if hs.commit < meta.index {
             hs.commit = meta.index;
             hs.term = hs.term.max(meta.term);
-            self.set_hard_state(batch, &hs)?;
         }
+        self.set_hard_state(batch, &hs)?;
         self.applied = meta.index;
         Ok(())
     }
@@ -197,7 +202,7 @@ impl GroupStorage {
     /// Discards entries up to and including `index` (which must be applied). With `data`, the
     /// application's state at `index` is kept as the group's stored snapshot; without, an older
     /// stored snapshot is dropped (it could no longer be completed from the log).
-    pub fn compact(&mut self, batch: &mut Vec<u8>, index: u64, data: Option<&[u8]>) -> Result<()> {
+    pub fn compact(&mut self, batch: &mut LogBatch, index: u64, data: Option<&[u8]>) -> Result<()> {
         if index <= self.snap_index {
             return Ok(());
         }
@@ -208,19 +213,15 @@ impl GroupStorage {
             )));
         }
         let term = self.term_of(index)?;
-        encode_op(batch, &BatchOp::DeleteRange {
-            cf: CF_LOG,
-            start: &log_key(self.group, 0),
-            end: &log_key(self.group, index + 1),
-        });
-        put(batch, CF_STATE, &state_key(self.group, TAG_SNAP_META), &pair(index, term));
+        batch.add_command(self.group, Command::Compact { index: index + 1 });
+        put(batch, self.group, KEY_SNAP_META, pair(index, term).to_vec())?;
         match data {
             Some(d) => {
                 let mut v = pair(index, term).to_vec();
                 v.extend_from_slice(d);
-                put(batch, CF_STATE, &state_key(self.group, TAG_SNAP_DATA), &v);
+                put(batch, self.group, KEY_SNAP_DATA, v)?;
             }
-            None => encode_op(batch, &BatchOp::Delete { cf: CF_STATE, key: &state_key(self.group, TAG_SNAP_DATA) }),
+            None => batch.delete(self.group, KEY_SNAP_DATA.to_vec()),
         }
         self.snap_index = index;
         self.snap_term = term;
@@ -229,7 +230,7 @@ impl GroupStorage {
 
     /// The stored snapshot (index, term, data) if one is kept and still matches the log start.
     pub fn stored_snapshot(&self) -> Result<Option<(u64, u64, Vec<u8>)>> {
-        match get_raw(&self.engine, CF_STATE, &state_key(self.group, TAG_SNAP_DATA))? {
+        match self.store.get(self.group, KEY_SNAP_DATA)? {
             Some(v) if v.len() >= 16 => {
                 let (i, t) = (le_u64(&v, 0).unwrap_or(0), le_u64(&v, 8).unwrap_or(0));
                 if i != self.snap_index {
@@ -242,9 +243,8 @@ impl GroupStorage {
     }
 
     /// Deletes everything of this group (log and state).
-    pub fn destroy(&mut self, batch: &mut Vec<u8>) {
-        encode_op(batch, &BatchOp::DeleteRange { cf: CF_LOG, start: &log_key(self.group, 0), end: &log_key(self.group, u64::MAX) });
-        encode_op(batch, &BatchOp::DeleteRange { cf: CF_STATE, start: &state_key(self.group, 0), end: &state_key(self.group, u8::MAX) });
+    pub fn destroy(&mut self, batch: &mut LogBatch) {
+        batch.add_command(self.group, Command::Clean);
     }
 
     /// Highest index of the log (or of the snapshot when the log is empty).
@@ -256,11 +256,21 @@ impl GroupStorage {
         if idx == self.snap_index {
             return Ok(self.snap_term);
         }
-        let v = get_raw(&self.engine, CF_LOG, &log_key(self.group, idx))?;
-        match v.as_deref().and_then(|v| le_u64(v, 0)) {
-            Some(t) => Ok(t),
+        if idx >= self.terms_from && idx <= self.last_index {
+            let at = self.term_runs.partition_point(|&(start, _)| start <= idx);
+            if at > 0 {
+                return Ok(self.term_runs[at - 1].1);
+            }
+        }
+        match self.store.entry(self.group, idx)? {
+            Some(e) => Ok(e.term),
             None => Err(crate::RaftError::Internal(format!("group {}: entry {idx} missing", self.group))),
         }
+    }
+
+    fn reset_terms(&mut self) {
+        self.term_runs.clear();
+        self.terms_from = self.last_index + 1;
     }
 }
 
@@ -279,43 +289,10 @@ impl raft::Storage for GroupStorage {
         if low == high {
             return Ok(Vec::new());
         }
-        let max_size = max_size.into();
-        let (start, end) = (log_key(self.group, low), log_key(self.group, high));
-        let mut out = Vec::new();
-        self.engine
-            .scan_into(
-                &ScanRequest {
-                    cf: CF_LOG,
-                    start: &start,
-                    end: Some(&end),
-                    limit: (high - low) as usize,
-                    max_bytes: max_size.map(|m| m.min(usize::MAX as u64) as usize).unwrap_or(0),
-                    ..Default::default()
-                },
-                &mut out,
-            )
-            .map_err(store_err)?;
-        let mut r = Reader::new(&out);
-        let mut ents = Vec::new();
-        let mut size = 0u64;
-        let mut expect = low;
-        while !r.done() {
-            let _key = r.bytes().map_err(store_err)?;
-            let v = r.bytes().map_err(store_err)?;
-            let e = Entry::parse_from_bytes(v.get(8..).unwrap_or_default()).map_err(raft::Error::CodecError)?;
-            if e.index != expect {
-                return Err(raft::Error::Store(StorageError::Unavailable));
-            }
-            expect += 1;
-            size += e.compute_size() as u64;
-            if let Some(m) = max_size {
-                if !ents.is_empty() && size > m {
-                    break;
-                }
-            }
-            ents.push(e);
-        }
-        if ents.is_empty() {
+        let max_size = max_size.into().map(|m| m.min(usize::MAX as u64) as usize);
+        let mut ents = Vec::with_capacity((high - low).min(1024) as usize);
+        self.store.entries(self.group, low, high, max_size, &mut ents).map_err(|e| store_err_r(&e))?;
+        if ents.is_empty() || ents[0].index != low {
             return Err(raft::Error::Store(StorageError::Unavailable));
         }
         Ok(ents)
@@ -331,8 +308,7 @@ impl raft::Storage for GroupStorage {
         if idx > self.last_index {
             return Err(raft::Error::Store(StorageError::Unavailable));
         }
-        let v = get_raw(&self.engine, CF_LOG, &log_key(self.group, idx)).map_err(|e| store_err_r(&e))?;
-        v.as_deref().and_then(|v| le_u64(v, 0)).ok_or(raft::Error::Store(StorageError::Unavailable))
+        self.term_of(idx).map_err(|_| raft::Error::Store(StorageError::Unavailable))
     }
 
     fn first_index(&self) -> raft::Result<u64> {
@@ -360,8 +336,8 @@ impl raft::Storage for GroupStorage {
     }
 }
 
-fn put(batch: &mut Vec<u8>, cf: u8, key: &[u8], value: &[u8]) {
-    encode_op(batch, &BatchOp::Put { cf, key, value });
+fn put(batch: &mut LogBatch, group: u64, key: &[u8], value: Vec<u8>) -> Result<()> {
+    batch.put(group, key.to_vec(), value).map_err(|e| crate::RaftError::Storage { code: "InvalidArgument", message: e.to_string() })
 }
 
 fn pair(a: u64, b: u64) -> [u8; 16] {
@@ -369,21 +345,6 @@ fn pair(a: u64, b: u64) -> [u8; 16] {
     v[..8].copy_from_slice(&a.to_le_bytes());
     v[8..].copy_from_slice(&b.to_le_bytes());
     v
-}
-
-fn get_raw(engine: &Engine, cf: u8, key: &[u8]) -> Result<Option<Vec<u8>>> {
-    Ok(engine.get_with(cf, key, None, |v| v.map(|v| v.to_vec()))?)
-}
-
-fn get_proto<M: protobuf::Message>(engine: &Engine, cf: u8, key: &[u8], skip: usize) -> Result<Option<M>> {
-    match get_raw(engine, cf, key)? {
-        Some(v) => Ok(Some(M::parse_from_bytes(v.get(skip..).unwrap_or_default())?)),
-        None => Ok(None),
-    }
-}
-
-fn store_err(e: photon_engine::EngineError) -> raft::Error {
-    store_err_r(&crate::RaftError::from(e))
 }
 
 fn store_err_r(e: &crate::RaftError) -> raft::Error {
