@@ -130,6 +130,13 @@ export interface RouterExternal {
   gatewayIp: string;
   /** Source-NAT the subnets behind `ip` (defaults to true). */
   snat?: boolean;
+  /**
+   * The router's IPv6 address on the external network, as CIDR (`2001:db8::10/64`): the VPC's
+   * IPv6 subnets are routed through it, never NATed (the upstream routes them to this address).
+   */
+  ip6?: string;
+  /** The external network's IPv6 gateway; becomes the router's IPv6 default route. */
+  gatewayIp6?: string;
 }
 
 /** A floating IP: `ip` on the external network maps 1:1 to the fixed `fixedIp`. */

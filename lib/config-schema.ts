@@ -139,6 +139,10 @@ export const novanetSection = z
     /** First and last external address handed out; empty: every host address but the gateway. */
     external_pool_start: z.string().default(""),
     external_pool_end: z.string().default(""),
+    /** The external network's IPv6 prefix (`2001:db8:100::/64`); empty: routers get no IPv6 leg. VPC IPv6 subnets are routed, never NATed: the upstream routes them to each router's address. */
+    external_cidr6: z.string().default(""),
+    /** The external network's IPv6 gateway (routers' IPv6 default route). */
+    external_gateway6: z.string().default(""),
     /** Default per-project quotas. */
     quota_vpcs: z.number().int().min(0).default(10),
     quota_subnets: z.number().int().min(0).default(50),

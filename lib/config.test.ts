@@ -38,7 +38,7 @@ describe("loadConfig defaults", () => {
       chainfire: { client_port: 2379, http_port: 2381, peer_port: 2380, join: "", quota_bytes: 2 * 1024 ** 3 },
       iam: { http_port: 7080, grpc_port: 7081, issuer: "", kek_file: "", key_rotation_seconds: 7 * 24 * 3600 },
       novanet: {
-        http_port: 7090, grpc_port: 7091, vni_min: 4096, vni_max: 65535, external_cidr: "", external_gateway: "", external_pool_start: "", external_pool_end: "",
+        http_port: 7090, grpc_port: 7091, vni_min: 4096, vni_max: 65535, external_cidr: "", external_gateway: "", external_pool_start: "", external_pool_end: "", external_cidr6: "", external_gateway6: "",
         quota_vpcs: 10, quota_subnets: 50, quota_ports: 500, quota_secgroups: 50, quota_rules: 500, quota_routers: 10, quota_fips: 50,
         agent_host: "", agent_underlay_ip: "", agent_external_bridge: "", agent_resync_seconds: 30, agent_http_port: 7092,
         dataplane: "linux", ovn_nb_writer: false, ovn_nb_remote: "unix:/var/run/ovn/ovnnb_db.sock", ovn_ovs_remote: "unix:/var/run/openvswitch/db.sock",

@@ -5,7 +5,8 @@
  * over IPv6 (one subnet, and routed between subnets), that security groups filter IPv6 (TCP port
  * allowed/blocked, ICMPv6 only where a rule says — neighbour discovery always works), that a port
  * gets exactly its novanet address from DHCPv6 and its default route from the router's
- * advertisements, and that a one-port change is applied incrementally (no re-observation).
+ * advertisements, that IPv6 leaves through the router's external leg unNATed (and comes back in
+ * only where a security group allows), and that a one-port change is applied incrementally.
  * Needs root and `ip netns`; skipped with the reason printed otherwise. afterAll removes every
  * namespace, process and file it made.
  */
@@ -158,6 +159,29 @@ describe.skipIf(reason !== undefined)("linux data plane: IPv6", () => {
     expect(await must(["ip", "-n", tb.hostA, "-br", "link"])).not.toContain(portDeviceName("p6-x1", "veth"));
     expect(await must(["ip", "netns", "exec", tb.hostA, "nft", "list", "ruleset"])).not.toContain("fd00:6:0:1::21");
     expect((await A.apply(states().a)).changes).toBe(0);
+  }, SLOW);
+
+  it("routes IPv6 to the external network without NAT, and security groups filter what comes in", async () => {
+    const withExternal = states();
+    withExternal.a.vpcs[0]!.router = {
+      floatingIps: [],
+      external: { bridge: "brext", ip: "203.0.113.10/24", gatewayIp: "203.0.113.1", ip6: "2001:db8:100::10/64", gatewayIp6: "2001:db8:100::1" },
+    };
+    await must(["ip", "-n", tb.ext, "-batch", "-"], "addr add 2001:db8:100::1/64 dev eth0 nodad\nroute add fd00:6::/48 via 2001:db8:100::10\n");
+    await A.apply(withExternal.a);
+    await tb.serve(tb.ext, "tcp-listen6", 80);
+    await tb.serve(vm.a1, "tcp-listen6", 8080);
+    await tb.serve(vm.a1, "tcp-listen6", 8081);
+    // Out: the external side sees the VM's own address (no NAT66).
+    let seen: string | undefined;
+    for (let i = 0; i < 3 && !seen; i++) seen = await tb.ask(vm.a1, "tcp-connect", "2001:db8:100::1", 80);
+    expect(seen).toBe("fd00:6:0:1::5");
+    // In: routed to the VM, through its security group (8080 allowed, 8081 not).
+    expect(await tb.ask(tb.ext, "tcp-connect", "fd00:6:0:1::5", 8080)).toBe("2001:db8:100::1");
+    expect(await tb.ask(tb.ext, "tcp-connect", "fd00:6:0:1::5", 8081)).toBeUndefined();
+    // Without the external leg again, its IPv6 default route goes too.
+    await A.apply(states().a);
+    expect(await must(["ip", "-n", `${tb.tag}-ar-${VNI.toString(16)}`, "-6", "route", "show", "default"])).toBe("");
   }, SLOW);
 
   it("tears down to nothing, the router's advertisement daemon included", async () => {

@@ -16,7 +16,7 @@ import { join } from "node:path";
 import { addrLines, type AddrInfo, type DhcpPlan } from "./dhcp.ts";
 import type { CommandRunner } from "./exec.ts";
 import { linkLocalOf } from "./ip.ts";
-import { INNER, doneAlias } from "./names.ts";
+import { INNER, doneAlias, routerExtMac } from "./names.ts";
 import type { NVpc } from "./validate.ts";
 
 /** Name of the router's NAT table. */
@@ -28,6 +28,8 @@ export interface RouterPlan {
   vpcAddrs: string[];
   extAddrs: string[];
   defaultGateway?: string;
+  /** IPv6 default route of the namespace (the external network's IPv6 gateway). */
+  defaultGateway6?: string;
   nftScript: string;
   /** Completion marker for the router leg's ifalias. */
   alias: string;
@@ -46,7 +48,10 @@ export function planRouter(v: NVpc, ns: string, stateDir: string): RouterPlan | 
   ].sort();
   const ext = r.external;
   const fips = [...r.floatingIps].sort((a, b) => a.ip.localeCompare(b.ip));
-  const extAddrs = ext ? [ext.ip, ...fips.map((f) => `${f.ip}/32`)].sort() : [];
+  // An external IPv6 leg also gets a link-local address (neighbour discovery on the external
+  // network), derived from the leg's MAC like the VPC leg's.
+  const ext6 = ext?.ip6 ? [ext.ip6, `${linkLocalOf(routerExtMac(v.vni))}/64`] : [];
+  const extAddrs = ext ? [ext.ip, ...ext6, ...fips.map((f) => `${f.ip}/32`)].sort() : [];
   const lines = [`table ip ${ROUTER_TABLE}`, `delete table ip ${ROUTER_TABLE}`];
   if (ext) {
     const x = INNER.routerExt;
@@ -82,6 +87,7 @@ export function planRouter(v: NVpc, ns: string, stateDir: string): RouterPlan | 
     nftScript,
     alias: "",
     ...(ext ? { defaultGateway: ext.gatewayIp } : {}),
+    ...(ext?.gatewayIp6 ? { defaultGateway6: ext.gatewayIp6 } : {}),
   };
   plan.alias = doneAlias({ ...plan, mac: r.gatewayMac, mtu: v.mtu, bridge: ext?.bridge });
   if (v6.length) {
@@ -115,9 +121,10 @@ export function planRouter(v: NVpc, ns: string, stateDir: string): RouterPlan | 
  * namespace (whose legs already exist). Returns the changes made.
  */
 export async function configureRouterNs(run: CommandRunner, plan: RouterPlan): Promise<string[]> {
-  const [addrs, routes] = await Promise.all([
+  const [addrs, routes, routes6] = await Promise.all([
     run.ipJson<AddrInfo>(plan.ns, ["addr", "show"]),
     run.ipJson<{ dst: string; gateway?: string; dev?: string }>(plan.ns, ["-4", "route", "show", "default"]),
+    run.ipJson<{ dst: string; gateway?: string; dev?: string }>(plan.ns, ["-6", "route", "show", "default"]),
   ]);
   const lines = ["link set lo up", `link set ${INNER.routerVpc} addrgenmode none`, `link set ${INNER.routerVpc} up`];
   const want: Record<string, string[]> = { [INNER.routerVpc]: plan.vpcAddrs, [INNER.routerExt]: plan.extAddrs };
@@ -133,6 +140,12 @@ export async function configureRouterNs(run: CommandRunner, plan: RouterPlan): P
     lines.push(`route replace default via ${plan.defaultGateway} dev ${INNER.routerExt}`);
   } else if (!plan.defaultGateway && gw) {
     lines.push("route del default");
+  }
+  const gw6 = routes6.find((r) => r.dst === "default");
+  if (plan.defaultGateway6 && (gw6?.gateway !== plan.defaultGateway6 || gw6?.dev !== INNER.routerExt)) {
+    lines.push(`route replace default via ${plan.defaultGateway6} dev ${INNER.routerExt}`);
+  } else if (!plan.defaultGateway6 && gw6) {
+    lines.push(gw6.gateway ? `route del default via ${gw6.gateway}` : `route del ::/0 dev ${gw6.dev}`);
   }
   await run.ipBatch(plan.ns, lines);
   const sysctl =

@@ -18,6 +18,8 @@ const mac = z
   .refine((m) => (parseInt(m.slice(0, 2), 16) & 1) === 0, "not a unicast MAC");
 const anyIp = z.string().refine((s) => isIP(s) !== 0, "not an IP address");
 const cidr = z.string().refine((s) => parseCidr(s)?.version === 4, "not an IPv4 CIDR");
+const cidr6 = z.string().refine((s) => parseCidr(s)?.version === 6, "not an IPv6 CIDR");
+const ipv6 = z.string().refine((s) => isIP(s) === 6, "not an IPv6 address");
 const subnetCidr = z.string().refine((s) => parseCidr(s) !== undefined, "not an IPv4 or IPv6 CIDR");
 /** The canonical text of an address (IPv6 compressed lower case), as the kernel reports it. */
 const canon = (ip: string) => {
@@ -109,8 +111,11 @@ const stateSchema = z
                   ip: cidr,
                   gatewayIp: ipv4,
                   snat: z.boolean().optional(),
+                  ip6: cidr6.optional(),
+                  gatewayIp6: ipv6.optional(),
                 })
                 .strict()
+                .refine((x) => (x.ip6 === undefined) === (x.gatewayIp6 === undefined), { message: "ip6 and gatewayIp6 go together", path: ["ip6"] })
                 .optional(),
               floatingIps: z.array(z.object({ ip: ipv4, fixedIp: ipv4 }).strict()),
             })

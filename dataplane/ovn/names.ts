@@ -24,6 +24,7 @@ export type RowKind =
   | "router-gateway" // LRP on the external network + its LSP on the external switch
   | "gateway-chassis" // Gateway_Chassis of a router-gateway LRP
   | "default-route" // Logical_Router_Static_Route 0.0.0.0/0 via the external gateway
+  | "default-route6" // Logical_Router_Static_Route ::/0 via the external IPv6 gateway
   | "snat" // NAT snat of a subnet
   | "fip" // NAT dnat_and_snat of a floating IP
   | "external-net" // Logical_Switch of an external (provider) network

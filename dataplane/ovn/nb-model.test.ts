@@ -34,4 +34,15 @@ describe("buildNbRows", () => {
     const opts = rows.find((r) => r.table === "DHCP_Options" && r.id === "sn-t1a")!.columns.options as Record<string, string>;
     expect(opts.dns_server).toBe("{192.0.2.53, 192.0.2.54}");
   });
+
+  it("gives a router's external leg its IPv6 address and an IPv6 default route, without NAT66", () => {
+    const s = nbState();
+    s.vpcs[0]!.router!.external = { ...s.vpcs[0]!.router!.external!, ip6: "2001:db8:100::10/64", gatewayIp6: "2001:db8:100::1" };
+    const rows = buildNbRows(validateState(s), { gatewayChassis: ["hv1"] });
+    const gw = rows.find((r) => r.table === "Logical_Router_Port" && r.kind === "router-gateway")!;
+    expect(gw.columns.networks).toEqual(["203.0.113.10/24", "2001:db8:100::10/64"]);
+    const routes = rows.filter((r) => r.table === "Logical_Router_Static_Route").map((r) => [r.columns.ip_prefix, r.columns.nexthop]);
+    expect(routes).toEqual([["0.0.0.0/0", "203.0.113.1"], ["::/0", "2001:db8:100::1"]]);
+    expect(rows.filter((r) => r.table === "NAT").every((r) => !String(r.columns.logical_ip).includes(":"))).toBe(true);
+  });
 });

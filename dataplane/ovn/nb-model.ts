@@ -209,7 +209,7 @@ function vpcRows(v: NVpc, index: number, add: Add, external: Map<string, Ref[]>,
         add("Logical_Router_Port", "router-gateway", v.id, {
           name: lrpGwName(v.id),
           mac: routerExtMac(v.vni),
-          networks: [ext.ip],
+          networks: ext.ip6 ? [ext.ip, ext.ip6] : [ext.ip],
           gateway_chassis: gcs,
         }),
       );
@@ -223,6 +223,8 @@ function vpcRows(v: NVpc, index: number, add: Add, external: Map<string, Ref[]>,
       if (onNet) onNet.push(gwLsp);
       else external.set(ext.bridge, [gwLsp]);
       routes.push(add("Logical_Router_Static_Route", "default-route", v.id, { ip_prefix: "0.0.0.0/0", nexthop: ext.gatewayIp }));
+      // IPv6 is routed to the external network, never NATed.
+      if (ext.gatewayIp6) routes.push(add("Logical_Router_Static_Route", "default-route6", v.id, { ip_prefix: "::/0", nexthop: ext.gatewayIp6 }));
       const extIp = ext.ip.split("/")[0]!;
       if (ext.snat !== false) {
         for (const sn of v.subnets) {

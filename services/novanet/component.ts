@@ -23,6 +23,7 @@ export function externalNetworkOf(config: PhotonConfig): ExternalNetworkConfig |
     gatewayIp: n.external_gateway,
     ...(n.external_pool_start ? { poolStart: n.external_pool_start } : {}),
     ...(n.external_pool_end ? { poolEnd: n.external_pool_end } : {}),
+    ...(n.external_cidr6 ? { cidr6: n.external_cidr6, gatewayIp6: n.external_gateway6 } : {}),
   };
 }
 

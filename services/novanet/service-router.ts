@@ -30,6 +30,23 @@ async function claimExternal(s: NovanetService, tx: StoreTx, owner: string): Pro
   return { ip, prefix: net.prefix, gatewayIp: ext.gatewayIp };
 }
 
+/** Claims a free IPv6 address on the external network for `owner`, when it has an IPv6 prefix. */
+async function claimExternal6(s: NovanetService, tx: StoreTx, owner: string): Promise<{ ip6: string; prefix6: number; gatewayIp6: string } | undefined> {
+  const ext = s.external;
+  if (!ext?.cidr6 || !ext.gatewayIp6) return undefined;
+  const net = parseNet(ext.cidr6, false)!;
+  const gw = ipToBig(ext.gatewayIp6)!.value;
+  const last = net.network + (1n << BigInt(net.bits - net.prefix)) - 1n;
+  if (gw <= net.network || gw > last) throw NovanetErrors.NoExternalNetwork(`the external IPv6 gateway ${ext.gatewayIp6} is not inside ${ext.cidr6} ([novanet] external_gateway6)`);
+  const pools = [{ start: bigToIp(net.network + 1n, 6), end: bigToIp(gw - 1n, 6) }, { start: bigToIp(gw + 1n, 6), end: bigToIp(last, 6) }]
+    .filter((p) => ipToBig(p.start)!.value <= ipToBig(p.end)!.value && ipToBig(p.start)!.value > net.network);
+  const used = new Set((await tx.list<string>(keys.extIps())).map((c) => c.key.slice(keys.extIps().length)));
+  const ip = pickFree({ allocationPools: pools, ipVersion: 6 }, used, tx.attempt > 1);
+  if (!ip) throw NovanetErrors.Exhausted(`the external network ${ext.cidr6} has no free address left`);
+  tx.claim(keys.extIp(ip), owner);
+  return { ip6: ip, prefix6: net.prefix, gatewayIp6: ext.gatewayIp6 };
+}
+
 /** `CreateRouter`'s input. */
 export interface CreateRouterInput {
   vpc: string;
@@ -60,7 +77,7 @@ export async function createRouter(s: NovanetService, caller: GuardCaller, i: Cr
       if (sn.vpc !== vpc.id) throw NovanetErrors.InvalidArgument(`subnet ${sid} is not in VPC ${vpc.id}`, { details: { field: "subnets" } });
     }
     let externalGateway: ExternalGateway | undefined;
-    if (i.external) externalGateway = { ...(await claimExternal(s, tx, id)), snat: i.snat ?? true };
+    if (i.external) externalGateway = { ...(await claimExternal(s, tx, id)), ...(await claimExternal6(s, tx, id)), snat: i.snat ?? true };
     const r: Router = { id, org: vpc.org, project: vpc.project, vpc: vpc.id, name, createdAt: new Date().toISOString(), subnets, ...(externalGateway ? { externalGateway } : {}) };
     tx.put(keys.doc("routers", id), r);
     return r;
@@ -110,6 +127,7 @@ export async function deleteRouter(s: NovanetService, caller: GuardCaller, i: { 
     },
     async (tx, r) => {
       if (r.externalGateway) tx.delete(keys.extIp(r.externalGateway.ip));
+      if (r.externalGateway?.ip6) tx.delete(keys.extIp(r.externalGateway.ip6));
       tx.delete(keys.doc("vpcrouter", r.vpc));
       await s.releaseSlots(tx, r.project, "routers", new Set([r.id]));
     },

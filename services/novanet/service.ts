@@ -22,6 +22,9 @@ export interface ExternalNetworkConfig {
   /** Inclusive range external addresses are taken from; default every host address but the gateway. */
   poolStart?: string;
   poolEnd?: string;
+  /** IPv6 prefix of the external network: routers also get an address there (routed, no NAT66). */
+  cidr6?: string;
+  gatewayIp6?: string;
 }
 
 /** Options of the service. */

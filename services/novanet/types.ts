@@ -102,6 +102,10 @@ export interface ExternalGateway {
   gatewayIp: string;
   /** Source-NAT the attached subnets behind `ip`. */
   snat: boolean;
+  /** The router's IPv6 address on the external network (its IPv6 subnets are routed through it). */
+  ip6?: string;
+  prefix6?: number;
+  gatewayIp6?: string;
 }
 
 /** A VPC's router: the attached subnets' gateway, SNAT and floating IPs. */

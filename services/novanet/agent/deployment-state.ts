@@ -66,7 +66,7 @@ export function planDeploymentState(snap: NovanetSnapshot, o: DeploymentOptions)
       const ext = router.externalGateway && o.externalNetwork ? router.externalGateway : undefined;
       const ips = new Set(mine.flatMap((p) => p.ips));
       state.router = {
-        ...(ext ? { external: { bridge: o.externalNetwork!, ip: `${ext.ip}/${ext.prefix}`, gatewayIp: ext.gatewayIp, snat: ext.snat } } : {}),
+        ...(ext ? { external: { bridge: o.externalNetwork!, ip: `${ext.ip}/${ext.prefix}`, gatewayIp: ext.gatewayIp, snat: ext.snat, ...(ext.ip6 && ext.gatewayIp6 ? { ip6: `${ext.ip6}/${ext.prefix6}`, gatewayIp6: ext.gatewayIp6 } : {}) } } : {}),
         floatingIps: ext
           ? [...snap.fips.values()].filter((f) => f.router === router.id && f.fixedIp && ips.has(f.fixedIp)).map((f) => ({ ip: f.ip, fixedIp: f.fixedIp! })).sort((a, b) => a.ip.localeCompare(b.ip))
           : [],

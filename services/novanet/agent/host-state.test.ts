@@ -58,6 +58,14 @@ describe("planHostState", () => {
     expect(groups.sg_gone).toEqual([]); // a vanished group allows nothing
   });
 
+  it("gives a router with an external IPv6 address its IPv6 leg and default route (both host and OVN views)", () => {
+    const r6: Router = { ...router, externalGateway: { ...router.externalGateway!, ip6: "2001:db8:100::2", prefix6: 64, gatewayIp6: "2001:db8:100::1" } };
+    const d = docs({ "/photon/novanet/routers/rtr_1": r6 });
+    const want = { bridge: "brext", ip: "203.0.113.10/24", gatewayIp: "203.0.113.1", snat: true, ip6: "2001:db8:100::2/64", gatewayIp6: "2001:db8:100::1" };
+    expect(planHostState(parseSnapshot(d), { name: "hv1", underlayIp: "192.0.2.1", externalBridge: "brext" }).state.vpcs[0]!.router!.external).toEqual(want);
+    expect(planDeploymentState(parseSnapshot(d), { underlayIp: "192.0.2.9", externalNetwork: "physnet1", mtu: 1442 }).state.vpcs[0]!.router!.external).toEqual({ ...want, bridge: "physnet1" });
+  });
+
   it("gives the other host its own view, without an external leg when it has no external bridge", () => {
     const { state } = planHostState(parseSnapshot(docs()), { name: "hv2", underlayIp: "192.0.2.2" });
     const v = state.vpcs[0]!;

@@ -153,7 +153,7 @@ export function planHostState(snap: NovanetSnapshot, me: HostIdentity): HostPlan
       const ext = router.externalGateway && me.externalBridge ? router.externalGateway : undefined;
       const localIps = new Set(ports.flatMap((p) => p.ips));
       state.router = {
-        ...(ext ? { external: { bridge: me.externalBridge!, ip: `${ext.ip}/${ext.prefix}`, gatewayIp: ext.gatewayIp, snat: ext.snat } } : {}),
+        ...(ext ? { external: { bridge: me.externalBridge!, ip: `${ext.ip}/${ext.prefix}`, gatewayIp: ext.gatewayIp, snat: ext.snat, ...(ext.ip6 && ext.gatewayIp6 ? { ip6: `${ext.ip6}/${ext.prefix6}`, gatewayIp6: ext.gatewayIp6 } : {}) } } : {}),
         floatingIps: ext
           ? [...snap.fips.values()].filter((f) => f.router === router.id && f.fixedIp && localIps.has(f.fixedIp)).map((f) => ({ ip: f.ip, fixedIp: f.fixedIp! })).sort((a, b) => a.ip.localeCompare(b.ip))
           : [],

@@ -21,7 +21,9 @@ let vpc: Vpc;
 let subnet: Subnet;
 
 beforeAll(async () => {
-  stack = await startStack(work, { external: { cidr: "203.0.113.0/24", gatewayIp: "203.0.113.1", poolStart: "203.0.113.10", poolEnd: "203.0.113.20" } });
+  stack = await startStack(work, {
+    external: { cidr: "203.0.113.0/24", gatewayIp: "203.0.113.1", poolStart: "203.0.113.10", poolEnd: "203.0.113.20", cidr6: "2001:db8:100::/64", gatewayIp6: "2001:db8:100::1" },
+  });
   t = await makeTenant(stack, "acme");
   vpc = await t.nn.createVpc({ cidr: "10.0.0.0/16", name: "main" });
   subnet = await t.nn.createSubnet({ vpc: vpc.id, cidr: "10.0.1.0/24", name: "web", dnsServers: ["192.0.2.53"] });
@@ -219,6 +221,8 @@ describe("routers and floating IPs", () => {
   it("attaches subnets, takes external addresses and maps a floating IP to a port", async () => {
     const r = await t.nn.createRouter({ vpc: vpc.id, external: true, subnets: [subnet.id] });
     expect(r.externalGateway).toMatchObject({ ip: "203.0.113.10", prefix: 24, gatewayIp: "203.0.113.1", snat: true });
+    // and an IPv6 address on the external prefix (routed, no NAT66), never the gateway's
+    expect(r.externalGateway).toMatchObject({ ip6: "2001:db8:100::2", prefix6: 64, gatewayIp6: "2001:db8:100::1" });
     expect(await codeOf(t.nn.createRouter({ vpc: vpc.id }))).toBe("NOVANET:InUse");
     const p = await t.nn.createPort({ subnet: subnet.id });
     const fip = await t.nn.createFip({ port: p.id });
@@ -229,6 +233,10 @@ describe("routers and floating IPs", () => {
     expect((await t.nn.getFip(fip.id)).port).toBeUndefined();
     await t.nn.deleteFip(fip.id);
     await t.nn.deleteRouter(r.id);
+    // Both external addresses were released with the router.
+    const again = await t.nn.createRouter({ vpc: vpc.id, external: true });
+    expect(again.externalGateway).toMatchObject({ ip: "203.0.113.10", ip6: "2001:db8:100::2" });
+    await t.nn.deleteRouter(again.id);
   });
 });
 
