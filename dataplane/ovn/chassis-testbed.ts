@@ -14,6 +14,15 @@ import { findBinary } from "../../lib/ovsdb/test-server.ts";
 import { must, netnsUnavailable } from "../linux/testbed.ts";
 import { ovnUnavailable, startOvnCentral, type OvnCentral } from "./testbed.ts";
 
+/** The probe program the Linux testbed uses (tcp-listen[6] / udp-echo / tcp-connect / udp-ask). */
+const PROBE = join(import.meta.dir, "..", "linux", "testdata", "probe.ts");
+
+async function run(argv: string[]): Promise<{ code: number; out: string }> {
+  const p = Bun.spawn(argv, { stdout: "pipe", stderr: "ignore" });
+  const [out, code] = await Promise.all([new Response(p.stdout).text(), p.exited]);
+  return { code, out: out.trim() };
+}
+
 /** Open vSwitch's schema (Debian's openvswitch-common). */
 export const VSWITCH_SCHEMA = "/usr/share/openvswitch/vswitch.ovsschema";
 
@@ -43,6 +52,7 @@ export class OvnLab {
   readonly ext: string;
   readonly dir: string;
   private readonly procs: ReturnType<typeof Bun.spawn>[] = [];
+  private readonly servers: ReturnType<typeof Bun.spawn>[] = [];
 
   constructor(readonly tag: string) {
     this.ext = `${tag}-ext`;
@@ -140,8 +150,51 @@ export class OvnLab {
     return ns;
   }
 
+  /** True when `ns` gets an echo reply from `ip` within `tries` one-second attempts. */
+  async ping(ns: string, ip: string, tries = 1): Promise<boolean> {
+    for (let i = 0; i < tries; i++) if ((await run(["ip", "netns", "exec", ns, "ping", "-n", "-q", "-c", "1", "-W", "1", ip])).code === 0) return true;
+    return false;
+  }
+
+  /** A probe client in `ns`: the answer (the address the server saw), or undefined. */
+  async ask(ns: string, kind: "tcp-connect" | "udp-ask", ip: string, port: number): Promise<string | undefined> {
+    const r = await run(["ip", "netns", "exec", ns, process.execPath, PROBE, kind, ip, String(port), "800"]);
+    return r.code === 0 ? r.out : undefined;
+  }
+
+  /** Starts a probe server in `ns` (ended by `destroy`) once it listens. */
+  async serve(ns: string, kind: "tcp-listen" | "tcp-listen6" | "udp-echo", port: number): Promise<void> {
+    const p = Bun.spawn(["ip", "netns", "exec", ns, process.execPath, PROBE, kind, String(port)], { stdout: "pipe", stderr: "inherit" });
+    this.servers.push(p);
+    const reader = p.stdout.getReader();
+    const { value } = await reader.read();
+    if (!new TextDecoder().decode(value).includes("ready")) throw new Error(`probe ${kind} did not start in ${ns}`);
+    reader.releaseLock();
+  }
+
+  /** Waits until `count` ports of `dp` are up (ovn-controller installed their flows). */
+  async waitPortsUp(dp: { inspect(): Promise<{ vpcs: { ports: { up?: boolean }[] }[] }> }, count: number, timeoutMs = 20_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const ports = (await dp.inspect()).vpcs.flatMap((v) => v.ports);
+      if (ports.length === count && ports.every((p) => p.up)) return;
+      if (Date.now() > deadline) throw new Error(`ports not up: ${JSON.stringify(ports)}`);
+      await Bun.sleep(50);
+    }
+  }
+
+  /**
+   * Pings each (namespace, address) pair until it answers: the userspace datapath resolves a
+   * tunnel peer's MAC (ARP on br-phy) on the first packet to it, which that packet does not
+   * survive, so both directions are warmed up before a test asserts anything.
+   */
+  async warmUp(pairs: readonly (readonly [string, string])[]): Promise<void> {
+    for (const [ns, ip] of pairs) if (!(await this.ping(ns, ip, 10))) throw new Error(`${ns} never reached ${ip}`);
+  }
+
   /** Stops every daemon (by PID), removes every namespace and file of the lab. Safe to call twice. */
   async destroy(): Promise<void> {
+    for (const p of this.servers.splice(0)) p.kill("SIGKILL");
     for (const p of this.procs.reverse()) {
       if (p.exitCode === null) {
         p.kill("SIGTERM");

@@ -22,7 +22,6 @@ import { nbState } from "./testdata/nb-state.ts";
 
 const reason = await ovnLabUnavailable();
 if (reason) console.log(`skipping the OVN chassis tests: ${reason}`);
-const PROBE = join(import.meta.dir, "..", "linux", "testdata", "probe.ts");
 const SLOW = 30_000;
 const quiet = { debug() {}, info() {}, warn() {}, error() {}, child() { return quiet; } };
 
@@ -43,7 +42,6 @@ async function run(argv: string[]): Promise<{ code: number; out: string }> {
 
 describe.skipIf(reason !== undefined)("OVN driver on netdev chassis in network namespaces", () => {
   const lab = new OvnLab(`pco${process.pid % 100000}`);
-  const servers: ReturnType<typeof Bun.spawn>[] = [];
   let dp: OvnVpcDataplane;
   let vm1: string; // pa1 10.0.0.5 on h1: groups web + default1, floating IP 203.0.113.20
   let vm2: string; // pa2 10.0.0.6 on h2: group default1
@@ -51,19 +49,9 @@ describe.skipIf(reason !== undefined)("OVN driver on netdev chassis in network n
   let vm4: string; // pb1 10.0.0.5 on h2: tenant 2 (same CIDR as tenant 1), group default2
   let vmd: string; // pd1 on h1: address from DHCP
 
-  const ping = async (ns: string, ip: string) => (await run(["ip", "netns", "exec", ns, "ping", "-n", "-q", "-c", "1", "-W", "1", ip])).code === 0;
-  const ask = async (ns: string, kind: "tcp-connect" | "udp-ask", ip: string, port: number) => {
-    const r = await run(["ip", "netns", "exec", ns, process.execPath, PROBE, kind, ip, String(port), "800"]);
-    return r.code === 0 ? r.out : undefined;
-  };
-  const serve = async (ns: string, kind: "tcp-listen" | "udp-echo", port: number) => {
-    const p = Bun.spawn(["ip", "netns", "exec", ns, process.execPath, PROBE, kind, String(port)], { stdout: "pipe", stderr: "inherit" });
-    servers.push(p);
-    const reader = p.stdout.getReader();
-    const { value } = await reader.read();
-    if (!new TextDecoder().decode(value).includes("ready")) throw new Error(`probe ${kind} did not start in ${ns}`);
-    reader.releaseLock();
-  };
+  const ping = (ns: string, ip: string) => lab.ping(ns, ip);
+  const ask = (ns: string, kind: "tcp-connect" | "udp-ask", ip: string, port: number) => lab.ask(ns, kind, ip, port);
+  const serve = (ns: string, kind: "tcp-listen" | "udp-echo", port: number) => lab.serve(ns, kind, port);
   /** Echo requests from 10.0.0.5 that reached vm2's IP stack (the isolation counter). */
   const echoesFrom5 = async () => {
     const out = JSON.parse(await must(["ip", "netns", "exec", vm2, "nft", "-j", "list", "table", "inet", "seen"])) as {
@@ -95,24 +83,11 @@ describe.skipIf(reason !== undefined)("OVN driver on netdev chassis in network n
       serve(vm3, "udp-echo", 5353), serve(lab.ext, "tcp-listen", 80), serve(lab.ext, "udp-echo", 5353),
     ]);
     // ovn-controller marks a port up once its flows are installed.
-    const deadline = Date.now() + 15_000;
-    for (;;) {
-      const ports = (await dp.inspect()).vpcs.flatMap((v) => v.ports);
-      if (ports.length === 5 && ports.every((p) => p.up)) break;
-      if (Date.now() > deadline) throw new Error(`ports not up: ${JSON.stringify(ports)}`);
-      await Bun.sleep(50);
-    }
-    // The userspace datapath resolves a tunnel peer's MAC (ARP on br-phy) on the first packet
-    // to it, which that packet does not survive: warm both directions up before asserting.
-    for (const [ns, ip] of [[vm2, "10.0.0.5"], [vm1, "10.0.0.6"]] as const) {
-      let ok = false;
-      for (let i = 0; i < 10 && !ok; i++) ok = await ping(ns, ip);
-      if (!ok) throw new Error(`${ns} never reached ${ip}`);
-    }
+    await lab.waitPortsUp(dp, 5, 15_000);
+    await lab.warmUp([[vm2, "10.0.0.5"], [vm1, "10.0.0.6"]]);
   }, SLOW);
 
   afterAll(async () => {
-    for (const p of servers) p.kill("SIGKILL");
     await dp?.close();
     await lab.destroy();
   }, SLOW);

@@ -17,7 +17,6 @@ import { OvnVpcDataplane } from "./ovn-dataplane.ts";
 
 const reason = await ovnLabUnavailable();
 if (reason) console.log(`skipping the OVN IPv6 tests: ${reason}`);
-const PROBE = join(import.meta.dir, "..", "linux", "testdata", "probe.ts");
 const SLOW = 30_000;
 const quiet = { debug() {}, info() {}, warn() {}, error() {}, child() { return quiet; } };
 
@@ -62,34 +61,14 @@ function state(): HostNetworkState {
   };
 }
 
-async function run(argv: string[]): Promise<{ code: number; out: string }> {
-  const p = Bun.spawn(argv, { stdout: "pipe", stderr: "ignore" });
-  const [out, code] = await Promise.all([new Response(p.stdout).text(), p.exited]);
-  return { code, out: out.trim() };
-}
-
 describe.skipIf(reason !== undefined)("OVN driver over IPv6 on netdev chassis", () => {
   const lab = new OvnLab(`pc6${process.pid % 100000}`);
-  const servers: ReturnType<typeof Bun.spawn>[] = [];
   let dp: OvnVpcDataplane;
   let vm1: string; // p1 on h1
   let vm2: string; // p2 on h2
   let vm3: string; // p3 on h2, other IPv6 subnet
   let vmd: string; // pd on h1, DHCPv6
 
-  const ping6 = async (ns: string, ip: string) => (await run(["ip", "netns", "exec", ns, "ping", "-6", "-n", "-q", "-c", "1", "-W", "1", ip])).code === 0;
-  const connect = async (ns: string, ip: string, p: number) => {
-    const r = await run(["ip", "netns", "exec", ns, process.execPath, PROBE, "tcp-connect", ip, String(p), "800"]);
-    return r.code === 0 ? r.out : undefined;
-  };
-  const serve = async (ns: string, p: number) => {
-    const proc = Bun.spawn(["ip", "netns", "exec", ns, process.execPath, PROBE, "tcp-listen6", String(p)], { stdout: "pipe", stderr: "inherit" });
-    servers.push(proc);
-    const reader = proc.stdout.getReader();
-    const { value } = await reader.read();
-    if (!new TextDecoder().decode(value).includes("ready")) throw new Error(`probe did not start in ${ns}`);
-    reader.releaseLock();
-  };
   /** Adds static IPv6 addresses (no DAD: novanet's IPAM owns them) and a route via the gateway. */
   const address6 = (ns: string, addrs: string[], gateway: string) =>
     must(["ip", "-n", ns, "-batch", "-"], [...addrs.map((a) => `addr add ${a} dev eth0 nodad`), `route add default via ${gateway} dev eth0`].join("\n") + "\n");
@@ -108,40 +87,28 @@ describe.skipIf(reason !== undefined)("OVN driver over IPv6 on netdev chassis", 
     await address6(vm1, ["fd00:6::5/64"], "fd00:6::1");
     await address6(vm2, ["fd00:6::6/64"], "fd00:6::1");
     await address6(vm3, ["fd00:7::5/64"], "fd00:7::1");
-    await Promise.all([serve(vm1, 80), serve(vm1, 81)]);
-    const deadline = Date.now() + 15_000;
-    for (;;) {
-      const ports = (await dp.inspect()).vpcs.flatMap((v) => v.ports);
-      if (ports.length === 4 && ports.every((p) => p.up)) break;
-      if (Date.now() > deadline) throw new Error(`ports not up: ${JSON.stringify(ports)}`);
-      await Bun.sleep(50);
-    }
-    // The userspace datapath drops the first packet towards a tunnel peer (see the chassis test).
-    for (const [ns, ip] of [[vm2, "fd00:6::5"], [vm1, "fd00:6::6"]] as const) {
-      let ok = false;
-      for (let i = 0; i < 10 && !ok; i++) ok = await ping6(ns, ip);
-      if (!ok) throw new Error(`${ns} never reached ${ip}`);
-    }
+    await Promise.all([lab.serve(vm1, "tcp-listen6", 80), lab.serve(vm1, "tcp-listen6", 81)]);
+    await lab.waitPortsUp(dp, 4);
+    await lab.warmUp([[vm2, "fd00:6::5"], [vm1, "fd00:6::6"]]);
   }, SLOW);
 
   afterAll(async () => {
-    for (const p of servers) p.kill("SIGKILL");
     await dp?.close();
     await lab.destroy();
   }, SLOW);
 
   it("connects same-subnet VMs on different hosts over IPv6, and routes between IPv6 subnets", async () => {
-    expect(await ping6(vm1, "fd00:6::6")).toBe(true);
+    expect(await lab.ping(vm1, "fd00:6::6")).toBe(true);
     let routed = false;
-    for (let i = 0; i < 5 && !routed; i++) routed = await ping6(vm1, "fd00:7::5"); // egress allowed, replies related
+    for (let i = 0; i < 5 && !routed; i++) routed = await lab.ping(vm1, "fd00:7::5"); // egress allowed, replies related
     expect(routed).toBe(true);
   }, SLOW);
 
   it("applies security-group rules to IPv6: TCP allowed and blocked, ICMPv6 echo only where allowed", async () => {
-    expect(await connect(vm3, "fd00:6::5", 80)).toBe("fd00:7::5");
-    expect(await connect(vm3, "fd00:6::5", 81)).toBeUndefined();
-    expect(await connect(vm2, "fd00:6::5", 81)).toBe("fd00:6::6"); // a member of its default group
-    expect(await ping6(vm3, "fd00:6::5")).toBe(false); // no ICMPv6 rule admits the outside
+    expect(await lab.ask(vm3, "tcp-connect", "fd00:6::5", 80)).toBe("fd00:7::5");
+    expect(await lab.ask(vm3, "tcp-connect", "fd00:6::5", 81)).toBeUndefined();
+    expect(await lab.ask(vm2, "tcp-connect", "fd00:6::5", 81)).toBe("fd00:6::6"); // a member of its default group
+    expect(await lab.ping(vm3, "fd00:6::5")).toBe(false); // no ICMPv6 rule admits the outside
   }, SLOW);
 
   it("hands a DHCP port exactly its novanet address and DNS server by DHCPv6, and its default route by RA", async () => {

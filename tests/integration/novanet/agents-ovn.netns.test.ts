@@ -34,18 +34,11 @@ import { makeTenant, startStack, type Stack, type Tenant } from "./support.ts";
 const reason = await ovnLabUnavailable();
 if (reason) console.log(`skipping novanet's OVN agent tests: ${reason}`);
 const SLOW = 60_000;
-const PROBE = join(import.meta.dir, "..", "..", "..", "dataplane", "linux", "testdata", "probe.ts");
 
-async function run(argv: string[]): Promise<{ code: number; out: string }> {
-  const p = Bun.spawn(argv, { stdout: "pipe", stderr: "ignore" });
-  const [out, code] = await Promise.all([new Response(p.stdout).text(), p.exited]);
-  return { code, out: out.trim() };
-}
 
 describe.skipIf(reason !== undefined)("novanet API + agents on OVN chassis (dataplane = ovn)", () => {
   const lab = new OvnLab(`pcv${process.pid % 100000}`);
   const work = mkdtempSync(join(tmpdir(), "novanet-ovn-agents-"));
-  const servers: ReturnType<typeof Bun.spawn>[] = [];
   let stack: Stack;
   let store: EtcdNovanetStore;
   let t1: Tenant;
@@ -57,22 +50,9 @@ describe.skipIf(reason !== undefined)("novanet API + agents on OVN chassis (data
   const vm: Record<string, string> = {};
   const port: Record<string, Port> = {};
 
-  const ping = async (ns: string, ip: string, tries = 1) => {
-    for (let i = 0; i < tries; i++) if ((await run(["ip", "netns", "exec", ns, "ping", "-n", "-q", "-c", "1", "-W", "1", ip])).code === 0) return true;
-    return false;
-  };
-  const ask = async (ns: string, ip: string, p: number) => {
-    const r = await run(["ip", "netns", "exec", ns, process.execPath, PROBE, "tcp-connect", ip, String(p), "800"]);
-    return r.code === 0 ? r.out : undefined;
-  };
-  const serve = async (ns: string, p: number) => {
-    const proc = Bun.spawn(["ip", "netns", "exec", ns, process.execPath, PROBE, "tcp-listen", String(p)], { stdout: "pipe", stderr: "inherit" });
-    servers.push(proc);
-    const reader = proc.stdout.getReader();
-    const { value } = await reader.read();
-    if (!new TextDecoder().decode(value).includes("ready")) throw new Error(`probe did not start in ${ns}`);
-    reader.releaseLock();
-  };
+  const ping = (ns: string, ip: string, tries = 1) => lab.ping(ns, ip, tries);
+  const ask = (ns: string, ip: string, p: number) => lab.ask(ns, "tcp-connect", ip, p);
+  const serve = (ns: string, p: number) => lab.serve(ns, "tcp-listen", p);
   /** Echo requests from 10.0.0.10 that reached b2's IP stack (the isolation counter). */
   const echoesFrom10 = async () => {
     const out = JSON.parse(await must(["ip", "netns", "exec", vm.b2!, "nft", "-j", "list", "table", "inet", "seen"])) as {
@@ -86,15 +66,7 @@ describe.skipIf(reason !== undefined)("novanet API + agents on OVN chassis (data
     await Promise.all(Object.values(agents).map((a) => a.waitFor(rev, 20_000)));
   };
   /** Waits until ovn-controller reports every port of novanet's northbound rows up (its flows are in). */
-  const portsUp = async (count: number) => {
-    const deadline = Date.now() + 20_000;
-    for (;;) {
-      const ports = (await drivers.h1!.northbound!.dataplane.inspect()).vpcs.flatMap((v) => v.ports);
-      if (ports.length === count && ports.every((p) => p.up)) return;
-      if (Date.now() > deadline) throw new Error(`ports not up: ${JSON.stringify(ports)}`);
-      await Bun.sleep(50);
-    }
-  };
+  const portsUp = (count: number) => lab.waitPortsUp(drivers.h1!.northbound!.dataplane, count);
 
   /** Starts host `h`'s agent from configuration, as `photon novanet-agent --dataplane ovn` does. */
   const startAgent = async (h: "h1" | "h2") => {
@@ -152,13 +124,10 @@ describe.skipIf(reason !== undefined)("novanet API + agents on OVN chassis (data
       'table inet seen {\n chain in {\n  type filter hook input priority 0; policy accept;\n  ip saddr 10.0.0.10 icmp type echo-request counter\n }\n}\n');
     // The userspace datapath loses the first packet to a new tunnel peer while it resolves the
     // peer's MAC: warm both directions up before asserting.
-    for (const [ns, ip] of [[vm.a1!, "10.0.0.11"], [vm.b1!, "10.0.0.10"]] as const) {
-      if (!(await ping(ns, ip, 10))) throw new Error(`${ns} never reached ${ip}`);
-    }
+    await lab.warmUp([[vm.a1!, "10.0.0.11"], [vm.b1!, "10.0.0.10"]]);
   }, SLOW);
 
   afterAll(async () => {
-    for (const p of servers) p.kill("SIGKILL");
     for (const a of Object.values(agents)) await a.stop();
     for (const d of Object.values(drivers)) await d.close();
     store?.close();
