@@ -8,24 +8,13 @@
 import { PreEncoded, type ServerDuplex, type ServiceHandlers } from "../../../lib/grpc/index.ts";
 import type { ChainfireService } from "../service.ts";
 import type { WatchNotice } from "../watch/watch-hub.ts";
-import { WatchResponseEncoder } from "./watch-encoding.ts";
+import { FrameBatch, WatchResponseEncoder } from "./watch-encoding.ts";
 import { num, wireEvent, type Int64 } from "./wire.ts";
 
 /** etcd's id for responses not tied to one watch. */
 const INVALID_WATCH_ID = -1;
 /** Response bytes allowed in flight per stream before its watchers pause. */
 const HIGH_WATER_BYTES = 1 << 20;
-
-/** The frames of `parts` in one buffer. */
-function concat(parts: Uint8Array[], total: number): Uint8Array {
-  const out = new Uint8Array(total);
-  let pos = 0;
-  for (const p of parts) {
-    out.set(p, pos);
-    pos += p.length;
-  }
-  return out;
-}
 
 interface WireWatchRequest {
   createRequest?: {
@@ -52,11 +41,10 @@ export function watchHandlers(svc: ChainfireService): ServiceHandlers {
       const ids = new Map<number, number>();
       let nextId = 0;
       // Notices delivered in one turn (one commit reaching this stream's watchers) are framed
-      // into one buffer and written once: one HTTP/2 write for many responses. Any other
-      // response first flushes what is batched, so each watch's responses stay in order.
+      // straight into one buffer and written once: one HTTP/2 write for many responses. Any
+      // other response first flushes what is batched, so each watch's responses stay in order.
       let pendingBytes = 0;
-      let batch: Uint8Array[] = [];
-      let batchBytes = 0;
+      const batch = new FrameBatch();
       const send = (msg: unknown, bytes: number): void => {
         pendingBytes += bytes;
         void stream.write(msg).then(() => {
@@ -66,9 +54,7 @@ export function watchHandlers(svc: ChainfireService): ServiceHandlers {
       };
       const flush = (): void => {
         if (batch.length === 0) return;
-        const frames = batch.length === 1 ? batch[0]! : concat(batch, batchBytes);
-        batch = [];
-        batchBytes = 0;
+        const frames = batch.take();
         send(PreEncoded.frames(frames), frames.length);
       };
       const write = (msg: unknown): boolean => {
@@ -79,10 +65,9 @@ export function watchHandlers(svc: ChainfireService): ServiceHandlers {
       const sinkFor = (streamId: number) => ({
         send: (n: WatchNotice): boolean => {
           if (!n.canceled) {
-            const frame = encoder.frame(svc.header(n.revision), streamId, n.events);
-            if (batch.push(frame) === 1) queueMicrotask(flush);
-            batchBytes += frame.length;
-            return pendingBytes + batchBytes < HIGH_WATER_BYTES;
+            if (batch.length === 0) queueMicrotask(flush);
+            encoder.append(batch, svc.header(n.revision), streamId, n.events);
+            return pendingBytes + batch.length < HIGH_WATER_BYTES;
           }
           ids.delete(streamId);
           return write({
