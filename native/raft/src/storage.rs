@@ -6,8 +6,10 @@
 //! in-memory view at once. If that write fails the host is poisoned, so the in-memory view is
 //! never trusted past a failed write. Terms of the entries appended since the group was loaded
 //! are kept in memory as runs (a term changes only with an election), so raft's frequent term
-//! lookups do not read the log files.
+//! lookups do not read the log files; and the most recent entries themselves are kept (bounded),
+//! so handing out committed entries and replicating to followers that keep up read no file.
 
+use std::collections::VecDeque;
 use std::sync::Arc;
 
 use raft_engine::{Command, LogBatch};
@@ -25,6 +27,10 @@ use crate::log_store::{LogStore, RaftEntries, KEY_CONF_STATE, KEY_HARD_STATE, KE
 pub const INIT_INDEX: u64 = 5;
 /// Term of the bootstrap snapshot.
 pub const INIT_TERM: u64 = 5;
+/// At most this many bytes of entry data are cached per group (the newest entries).
+const CACHE_MAX_BYTES: usize = 4 << 20;
+/// At most this many entries are cached per group.
+const CACHE_MAX_ENTRIES: usize = 8192;
 
 /// One group's persistent Raft state with an in-memory view of its bounds.
 pub struct GroupStorage {
@@ -39,6 +45,9 @@ pub struct GroupStorage {
     /// Terms of entries `[terms_from, last_index]` as runs `(first index, term)`, ascending.
     term_runs: Vec<(u64, u64)>,
     terms_from: u64,
+    /// The newest entries, consecutive, ending at `last_index` (when not empty).
+    cache: VecDeque<Entry>,
+    cache_bytes: usize,
     /// Highest index the application has applied (maintained by the host).
     pub(crate) applied: u64,
 }
@@ -70,6 +79,8 @@ impl GroupStorage {
             last_index,
             term_runs: Vec::new(),
             terms_from: last_index + 1,
+            cache: VecDeque::new(),
+            cache_bytes: 0,
             applied: snap_index,
         })
     }
@@ -145,6 +156,7 @@ impl GroupStorage {
                 self.term_runs.push((e.index, e.term));
             }
         }
+        self.cache_append(entries);
         self.last_index = last.index;
         Ok(())
     }
@@ -213,6 +225,7 @@ impl GroupStorage {
             )));
         }
         let term = self.term_of(index)?;
+        self.cache_compact(index);
         batch.add_command(self.group, Command::Compact { index: index + 1 });
         put(batch, self.group, KEY_SNAP_META, pair(index, term).to_vec())?;
         match data {
@@ -271,6 +284,58 @@ impl GroupStorage {
     fn reset_terms(&mut self) {
         self.term_runs.clear();
         self.terms_from = self.last_index + 1;
+        self.cache.clear();
+        self.cache_bytes = 0;
+    }
+
+    /// Adds appended entries to the cache: a conflicting tail goes, and a gap (entries not
+    /// following the cached ones) restarts it; the oldest entries go past the bounds.
+    fn cache_append(&mut self, entries: &[Entry]) {
+        let first = entries[0].index;
+        while self.cache.back().is_some_and(|e| e.index >= first) {
+            let e = self.cache.pop_back().expect("back");
+            self.cache_bytes -= e.data.len() + e.context.len();
+        }
+        if self.cache.back().is_some_and(|e| e.index + 1 != first) {
+            self.cache.clear();
+            self.cache_bytes = 0;
+        }
+        for e in entries {
+            self.cache_bytes += e.data.len() + e.context.len();
+            self.cache.push_back(e.clone());
+        }
+        while self.cache.len() > CACHE_MAX_ENTRIES || (self.cache_bytes > CACHE_MAX_BYTES && self.cache.len() > 1) {
+            let e = self.cache.pop_front().expect("front");
+            self.cache_bytes -= e.data.len() + e.context.len();
+        }
+    }
+
+    /// Drops cached entries at or below `index` (compacted).
+    fn cache_compact(&mut self, index: u64) {
+        while self.cache.front().is_some_and(|e| e.index <= index) {
+            let e = self.cache.pop_front().expect("front");
+            self.cache_bytes -= e.data.len() + e.context.len();
+        }
+    }
+
+    /// Entries `[low, high)` from the cache when it holds `low` (it always runs to the log's end).
+    fn cached(&self, low: u64, high: u64, max_size: Option<u64>) -> Option<Vec<Entry>> {
+        let first = self.cache.front()?.index;
+        if low < first || high > self.last_index + 1 {
+            return None;
+        }
+        let mut out = Vec::with_capacity((high - low) as usize);
+        let mut size = 0u64;
+        for e in self.cache.range((low - first) as usize..(high - first) as usize) {
+            size += e.compute_size() as u64;
+            if let Some(m) = max_size {
+                if !out.is_empty() && size > m {
+                    break;
+                }
+            }
+            out.push(e.clone());
+        }
+        Some(out)
     }
 }
 
@@ -289,7 +354,11 @@ impl raft::Storage for GroupStorage {
         if low == high {
             return Ok(Vec::new());
         }
-        let max_size = max_size.into().map(|m| m.min(usize::MAX as u64) as usize);
+        let max_size = max_size.into();
+        if let Some(ents) = self.cached(low, high, max_size) {
+            return Ok(ents);
+        }
+        let max_size = max_size.map(|m| m.min(usize::MAX as u64) as usize);
         let mut ents = Vec::with_capacity((high - low).min(1024) as usize);
         self.store.entries(self.group, low, high, max_size, &mut ents).map_err(|e| store_err_r(&e))?;
         if ents.is_empty() || ents[0].index != low {

@@ -152,3 +152,28 @@ fn sync_really_syncs_what_was_written_before() {
     assert!(raft_engine::get_perf_context().log_sync_duration > std::time::Duration::ZERO, "no fdatasync happened");
     assert_eq!(e.groups().unwrap(), vec![3], "the sync marker is not a group");
 }
+
+#[test]
+fn entries_come_the_same_from_the_cache_and_from_the_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let e = engine(dir.path());
+    let mut s = GroupStorage::load(e.clone(), 9).unwrap();
+    let mut b = LogBatch::default();
+    // More than the cache holds, then a conflicting tail from another term.
+    s.append(&mut b, &ents(1, 10_000, 1)).unwrap();
+    e.write(&mut b, false).unwrap();
+    s.append(&mut b, &ents(9_990, 10_005, 2)).unwrap();
+    e.write(&mut b, true).unwrap();
+    let key = |v: Vec<Entry>| v.iter().map(|x| (x.index, x.term, x.data.to_vec())).collect::<Vec<_>>();
+    let recent = key(s.entries(9_980, 10_006, None, GetEntriesContext::empty(false)).unwrap()); // from the cache
+    let old = key(s.entries(1, 40, None, GetEntriesContext::empty(false)).unwrap()); // beyond it: the files
+    assert_eq!(recent.len(), 26);
+    assert_eq!((recent[9].0, recent[9].1), (9_989, 1));
+    assert_eq!((recent[10].0, recent[10].1), (9_990, 2));
+    assert_eq!(old.len(), 39);
+    assert_eq!(s.entries(9_980, 10_006, Some(1), GetEntriesContext::empty(false)).unwrap().len(), 1);
+    let e = reopen(e, dir.path());
+    let s2 = GroupStorage::load(e, 9).unwrap(); // empty cache: everything from the files
+    assert_eq!(key(s2.entries(9_980, 10_006, None, GetEntriesContext::empty(false)).unwrap()), recent);
+    assert_eq!(key(s2.entries(1, 40, None, GetEntriesContext::empty(false)).unwrap()), old);
+}
