@@ -6,9 +6,10 @@
  * file (removed at start) or an unreferenced blob; never a partial object, since metadata points
  * at a blob only after it is complete and durable.
  */
-import { closeSync, fsyncSync, linkSync, mkdirSync, openSync, readdirSync, rmSync, unlinkSync } from "node:fs";
-import { open, rename } from "node:fs/promises";
+import { closeSync, fsyncSync, linkSync, mkdirSync, openSync, readdirSync, rmSync, unlink, unlinkSync } from "node:fs";
+import { rename } from "node:fs/promises";
 import { join } from "node:path";
+import { BlobWriter, type BlobSource } from "./blob-writer.ts";
 import type { Segment } from "./types.ts";
 
 const NAME = /^[0-9a-f]{2}\/[0-9a-f]{30}$/;
@@ -50,29 +51,25 @@ export class BlobStore {
 
   /**
    * Writes `data` to a new blob and makes it durable; nothing is left behind if `data` throws.
+   * Each piece is written before the next is asked for (a producer may then reuse it); a
+   * `BlobSource` (a large Payload) writes its pieces itself, from its workers.
    * @returns the blob's segment.
    */
-  async write(data: AsyncIterable<Uint8Array>): Promise<Segment> {
+  async write(data: AsyncIterable<Uint8Array> | BlobSource): Promise<Segment> {
     const file = this.newName();
     const tmp = join(this.tmp, file.replace("/", ""));
-    const fh = await open(tmp, "wx", 0o600);
-    let size = 0;
+    const out = new BlobWriter(openSync(tmp, "wx", 0o600));
+    let size: number;
     try {
-      for await (const chunk of data) {
-        let off = 0;
-        while (off < chunk.length) {
-          const { bytesWritten } = await fh.write(chunk, off, chunk.length - off);
-          off += bytesWritten;
-        }
-        size += chunk.length;
-      }
-      await fh.datasync();
-      await fh.close();
+      if ("writeInto" in data) await data.writeInto(out);
+      else for await (const chunk of data) out.push(chunk);
+      size = await out.finish();
     } catch (e) {
-      await fh.close().catch(() => {});
+      await out.close().catch(() => {});
       rmSync(tmp, { force: true });
       throw e;
     }
+    await out.close();
     const dir = join(this.blobs, file.slice(0, 2));
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     await rename(tmp, join(this.blobs, file));
@@ -150,7 +147,10 @@ export class BlobStore {
    */
   remove(segments: readonly Segment[]): void {
     if (!segments.length) return;
-    const t = setTimeout(() => this.removeNow(segments), REMOVE_GRACE_MS);
+    // Unlinked on the I/O threads: freeing a large file's pages takes milliseconds.
+    const t = setTimeout(() => {
+      for (const s of segments) if (NAME.test(s.file)) unlink(join(this.blobs, s.file), () => {});
+    }, REMOVE_GRACE_MS);
     t.unref?.();
   }
 

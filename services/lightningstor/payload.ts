@@ -5,11 +5,24 @@
  * the request's, and STREAMING-UNSIGNED-PAYLOAD-TRAILER with trailing `x-amz-checksum-*`.
  * Content-MD5 and x-amz-checksum-* are verified at the end. Every check runs before the
  * iterator completes, so a consumer commits only bodies that passed (the iterator throws).
+ *
+ * Bodies of `REMOTE_HASH_MIN` bytes or more are hashed (MD5, SHA-1, SHA-256) on a `hashPool`
+ * worker thread while this thread receives the next bytes (ADR 0022): the decoded bytes are
+ * copied once into shared pieces of `PIECE` bytes, which are posted to the worker (which also
+ * writes them into the blob's file when the payload is stored through `writeInto`) and yielded.
+ * The pieces are reused: a yielded piece is valid only until the next one is asked for (copy it
+ * to keep it). Smaller bodies are hashed inline, as they arrive (a worker's round trip would cost
+ * more), and yielded as received.
  */
 import { createHash } from "node:crypto";
 import { announcedChecksum, checksumHeader, contentMd5, newDigest, type ChecksumAlgorithm, type Digest } from "./checksum.ts";
 import { S3Errors } from "./errors.ts";
+import type { BlobSource, BlobWriter } from "./blob-writer.ts";
+import { givePieces, hashPool, MAX_PENDING, PIECE, takePiece, type RemoteAlgorithm, type RemoteDigests } from "./hash-pool.ts";
 import { EMPTY_SHA256, hmacHex, sameSignature, scopeOf, type SignedRequest } from "./sigv4.ts";
+
+/** Declared sizes from which a body is hashed on a worker thread. */
+export const REMOTE_HASH_MIN = 1 << 20;
 
 /** What a verified body turned out to be. */
 export interface PayloadResult {
@@ -114,14 +127,23 @@ function indexOfCrlf(b: Uint8Array): number {
  *   S3:BadDigest (Content-MD5 or x-amz-checksum), S3:IncompleteBody, S3:EntityTooLarge,
  *   S3:InvalidRequest / S3:InvalidArgument for malformed framing or headers.
  */
-export class Payload {
+export class Payload implements BlobSource {
   private readonly mode: string;
-  private readonly md5 = newDigest("MD5");
-  private readonly sha256: Digest | undefined;
   private readonly expectedMd5: string | undefined;
   private readonly announced: ReturnType<typeof announcedChecksum>;
-  private readonly checksum: Digest | undefined;
   private readonly declared: number | undefined;
+  /** The digests computed on this thread, by name (`MD5`, `SHA256` for x-amz-content-sha256, `checksum`). */
+  private readonly inline = new Map<string, Digest>();
+  /** The digests computed on a worker: which name each algorithm stands for. */
+  private readonly remoteNames = new Map<RemoteAlgorithm, string[]>();
+  private remote: RemoteDigests | undefined;
+  /** The pieces in turn: piece n is `ring[n % MAX_PENDING]`, refilled once the worker is past it. */
+  private readonly ring: Uint8Array[] = [];
+  private pieces = 0;
+  private piece: Uint8Array | undefined;
+  private pieceFill = 0;
+  /** Where the workers write the pieces (`writeInto`), if anywhere. */
+  private out: BlobWriter | undefined;
   private size = 0;
   private finished: PayloadResult | undefined;
 
@@ -130,8 +152,6 @@ export class Payload {
     this.mode = options.sig?.payloadHash ?? h.get("x-amz-content-sha256") ?? "UNSIGNED-PAYLOAD";
     this.expectedMd5 = contentMd5(h);
     this.announced = announcedChecksum(h);
-    this.checksum = this.announced ? newDigest(this.announced.alg) : undefined;
-    this.sha256 = /^[0-9a-f]{64}$/.test(this.mode) ? newDigest("SHA256") : undefined;
     if (this.mode.startsWith("STREAMING-")) {
       if (!["STREAMING-AWS4-HMAC-SHA256-PAYLOAD", "STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER", "STREAMING-UNSIGNED-PAYLOAD-TRAILER"].includes(this.mode)) {
         throw S3Errors.InvalidArgument(`x-amz-content-sha256 ${JSON.stringify(this.mode)} is not supported`);
@@ -145,6 +165,14 @@ export class Payload {
       this.declared = cl !== null && /^\d{1,15}$/.test(cl) ? Number(cl) : undefined;
     }
     if (this.declared !== undefined && this.declared > options.maxSize) throw S3Errors.EntityTooLarge(`your proposed upload exceeds the maximum allowed size of ${options.maxSize} bytes`);
+    const wanted: [string, ChecksumAlgorithm | "MD5"][] = [["MD5", "MD5"]];
+    if (/^[0-9a-f]{64}$/.test(this.mode)) wanted.push(["SHA256", "SHA256"]);
+    if (this.announced) wanted.push(["checksum", this.announced.alg]);
+    const remote = (this.declared ?? 0) >= REMOTE_HASH_MIN;
+    for (const [name, alg] of wanted) {
+      if (remote && (alg === "MD5" || alg === "SHA1" || alg === "SHA256")) this.remoteNames.set(alg, [...(this.remoteNames.get(alg) ?? []), name]);
+      else this.inline.set(name, newDigest(alg));
+    }
   }
 
   /** The declared decoded length, when known before reading. */
@@ -158,13 +186,58 @@ export class Payload {
     return this.finished;
   }
 
-  private take(data: Uint8Array): Uint8Array {
+  /** Counts and hashes decoded bytes; yields what is ready to be stored (`data`, or full pieces). */
+  private async *take(data: Uint8Array): AsyncGenerator<Uint8Array> {
     this.size += data.length;
     if (this.size > this.options.maxSize) throw S3Errors.EntityTooLarge(`your proposed upload exceeds the maximum allowed size of ${this.options.maxSize} bytes`);
-    this.md5.update(data);
-    this.sha256?.update(data);
-    this.checksum?.update(data);
-    return data;
+    for (const d of this.inline.values()) d.update(data);
+    if (!this.remoteNames.size) {
+      yield data;
+      return;
+    }
+    this.remote ??= hashPool.open([...this.remoteNames.keys()]);
+    for (let off = 0; off < data.length; ) {
+      this.piece ??= this.nextPiece();
+      const n = Math.min(PIECE - this.pieceFill, data.length - off);
+      this.piece.set(n === data.length ? data : data.subarray(off, off + n), this.pieceFill);
+      this.pieceFill += n;
+      off += n;
+      if (this.pieceFill === PIECE) yield await this.handOver();
+    }
+  }
+
+  /**
+   * The buffer for the next piece. Piece n reuses piece n - MAX_PENDING's buffer: the consumer has
+   * asked for a later one since, and `RemoteDigests.update` returned only once the workers had
+   * fewer than MAX_PENDING pieces queued, so they are past piece n - MAX_PENDING too.
+   */
+  private nextPiece(): Uint8Array {
+    const i = this.pieces++ % MAX_PENDING;
+    if (this.remote!.released < this.pieces - MAX_PENDING) throw S3Errors.InternalError("a piece was reused before it was hashed");
+    return (this.ring[i] ??= takePiece());
+  }
+
+  /** Posts the current piece to the hashing worker and returns it (for the consumer). */
+  private async handOver(): Promise<Uint8Array> {
+    const piece = this.piece!.subarray(0, this.pieceFill);
+    this.piece = undefined;
+    this.pieceFill = 0;
+    await this.remote!.update(piece, this.out?.reserve(piece.length));
+    return piece;
+  }
+
+  /**
+   * Stores the body in `out`: a large body's pieces are written by a worker (hash-pool.ts) while
+   * another hashes them and this thread receives the next; a small body's chunks are pushed here.
+   * @throws what the iterator throws; no worker write is running any more then.
+   */
+  async writeInto(out: BlobWriter): Promise<void> {
+    if (!this.remoteNames.size) {
+      for await (const c of this) out.push(c);
+      return;
+    }
+    this.out = out;
+    for await (const _ of this); // the pieces are written by the time the iterator completes
   }
 
   async *[Symbol.asyncIterator](): AsyncGenerator<Uint8Array> {
@@ -176,13 +249,18 @@ export class Payload {
         for (;;) {
           const piece = await reader.some(1 << 20);
           if (!piece.length) break;
-          yield this.take(piece);
+          yield* this.take(piece);
         }
       }
-      this.finish(trailers);
+      if (this.pieceFill) yield await this.handOver();
+      await this.finish(trailers);
+      givePieces(this.ring); // the worker is done (it answered with the digests), so is the consumer
     } catch (e) {
       reader.cancel();
       throw e;
+    } finally {
+      await this.remote?.settled(); // no worker may write into a file about to be closed
+      this.remote?.drop();
     }
   }
 
@@ -203,7 +281,7 @@ export class Payload {
         if (!piece.length) throw S3Errors.IncompleteBody("aws-chunked: the body ended inside a chunk");
         left -= piece.length;
         chunkHash?.update(piece);
-        yield this.take(piece);
+        yield* this.take(piece);
       }
       if (signed) {
         const sts = `AWS4-HMAC-SHA256-PAYLOAD\n${sig!.amzDate}\n${scopeOf(sig!)}\n${previous}\n${EMPTY_SHA256}\n${chunkHash!.digest("hex")}`;
@@ -235,16 +313,30 @@ export class Payload {
     if (await reader.rest()) throw S3Errors.InvalidRequest("aws-chunked: data after the trailers");
   }
 
-  private finish(trailers: Map<string, string>): void {
+  /** Every digest by name (`MD5`, `SHA256`, `checksum`), inline and remote. */
+  private async digests(): Promise<Map<string, Buffer>> {
+    const out = new Map<string, Buffer>();
+    for (const [name, d] of this.inline) out.set(name, d.digest());
+    if (this.remoteNames.size) {
+      const values = await (this.remote ??= hashPool.open([...this.remoteNames.keys()])).digests();
+      for (const [alg, names] of this.remoteNames) for (const name of names) out.set(name, values[alg]!);
+    }
+    return out;
+  }
+
+  private async finish(trailers: Map<string, string>): Promise<void> {
     if (this.declared !== undefined && this.size !== this.declared) {
       throw S3Errors.IncompleteBody(`you did not provide the number of bytes specified by the ${this.mode.startsWith("STREAMING-") ? "x-amz-decoded-content-length" : "Content-Length"} HTTP header`);
     }
-    if (this.sha256 && this.sha256.digest().toString("hex") !== this.mode) throw S3Errors.XAmzContentSHA256Mismatch("the provided 'x-amz-content-sha256' header does not match what was computed");
-    const md5 = this.md5.digest().toString("hex");
+    const digests = await this.digests();
+    const sha256 = digests.get("SHA256");
+    if (sha256 && sha256.toString("hex") !== this.mode) throw S3Errors.XAmzContentSHA256Mismatch("the provided 'x-amz-content-sha256' header does not match what was computed");
+    const md5 = digests.get("MD5")!.toString("hex");
     if (this.expectedMd5 !== undefined && this.expectedMd5 !== md5) throw S3Errors.BadDigest("the Content-MD5 you specified did not match what we received");
     let checksum: PayloadResult["checksum"];
-    if (this.announced && this.checksum) {
-      const value = this.checksum.digest().toString("base64");
+    const sum = digests.get("checksum");
+    if (this.announced && sum) {
+      const value = sum.toString("base64");
       const sent = this.announced.trailer ? trailers.get(checksumHeader(this.announced.alg)) : this.announced.value;
       if (this.announced.trailer && sent === undefined) throw S3Errors.InvalidRequest(`the trailer ${checksumHeader(this.announced.alg)} was promised but not sent`);
       if (sent !== undefined && sent !== value) throw S3Errors.BadDigest(`the ${this.announced.alg} you specified did not match the calculated checksum`);
@@ -257,7 +349,7 @@ export class Payload {
 /** Reads a small body whole (XML documents), verified like any other. */
 export async function readSmallBody(p: Payload): Promise<string> {
   const parts: Uint8Array[] = [];
-  for await (const c of p) parts.push(c);
+  for await (const c of p) parts.push(Buffer.from(c)); // a copy: pieces are reused
   return new TextDecoder().decode(Buffer.concat(parts));
 }
 
