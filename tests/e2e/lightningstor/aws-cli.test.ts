@@ -4,7 +4,7 @@
  * presigned URLs fetched with curl, and the errors for bad secrets and other tenants.
  */
 import { afterAll, beforeAll, describe, expect, it } from "bun:test";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { startS3Stack, type S3Stack, type Tenant } from "../../integration/lightningstor/stack.ts";
 import { cleanEnv, ok, run, scratchHome } from "./run.ts";
@@ -32,6 +32,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  if (home) rmSync(home, { recursive: true, force: true });
   await stack?.stop();
 });
 

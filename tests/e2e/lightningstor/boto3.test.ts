@@ -4,7 +4,7 @@
  * DeleteObjects, presigned PUT and GET (virtual-hosted-style too, through curl), and errors.
  */
 import { afterAll, beforeAll, describe, expect, it } from "bun:test";
-import { existsSync } from "node:fs";
+import { existsSync, rmSync } from "node:fs";
 import { startS3Stack, type S3Stack, type Tenant } from "../../integration/lightningstor/stack.ts";
 import { cleanEnv, ok, run, scratchHome } from "./run.ts";
 
@@ -24,6 +24,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  if (home) rmSync(home, { recursive: true, force: true });
   await stack?.stop();
 });
 

@@ -3,7 +3,7 @@
  * ListObjects V1): bucket creation, upload, listing, download, copy, delete, multipart.
  */
 import { afterAll, beforeAll, describe, expect, it } from "bun:test";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { startS3Stack, type S3Stack, type Tenant } from "../../integration/lightningstor/stack.ts";
 import { cleanEnv, ok, run, scratchHome } from "./run.ts";
@@ -25,6 +25,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  if (home) rmSync(home, { recursive: true, force: true });
   await stack?.stop();
 });
 

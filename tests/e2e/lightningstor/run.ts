@@ -1,5 +1,5 @@
 /** Runs a real S3 client as a child process with a clean environment (no user config). */
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -10,12 +10,8 @@ export interface Ran {
   stderr: string;
 }
 
-/** A scratch HOME so no client reads the user's configuration; removed when the test process exits. */
-export function scratchHome(): string {
-  const dir = mkdtempSync(join(tmpdir(), "s3-client-home-"));
-  process.on("exit", () => rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
+/** A scratch HOME so no client reads the user's configuration. */
+export const scratchHome = (): string => mkdtempSync(join(tmpdir(), "s3-client-home-"));
 
 /** A minimal environment: PATH, HOME and `extra` (never the parent's AWS_* variables). */
 export function cleanEnv(home: string, extra: Record<string, string> = {}): Record<string, string> {

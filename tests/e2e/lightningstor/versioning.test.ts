@@ -5,7 +5,7 @@
  * object and bucket tags, and the CORS, lifecycle and policy documents round-tripped.
  */
 import { afterAll, beforeAll, describe, expect, it } from "bun:test";
-import { existsSync } from "node:fs";
+import { existsSync, rmSync } from "node:fs";
 import { startS3Stack, type S3Stack, type Tenant } from "../../integration/lightningstor/stack.ts";
 import { cleanEnv, ok, run, scratchHome } from "./run.ts";
 
@@ -28,6 +28,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  if (home) rmSync(home, { recursive: true, force: true });
   await stack?.stop();
 });
 
