@@ -10,10 +10,9 @@
  * Defensive like the host plan: a port that cannot be modelled (its VPC or subnet gone, no
  * address) is left out and reported instead of blocking the deployment.
  */
-import { isIP } from "node:net";
 import type { HostNetworkState, PortState, SecurityGroupState, VpcState } from "../../../dataplane/vpc-dataplane.ts";
 import type { Port } from "../types.ts";
-import { dpRule, groupMembers, type HostPlan, type NovanetSnapshot } from "./host-state.ts";
+import { dpRule, groupMembers, routerState, subnetStates, type HostPlan, type NovanetSnapshot } from "./host-state.ts";
 
 /** Deployment facts the northbound state needs. */
 export interface DeploymentOptions {
@@ -53,25 +52,11 @@ export function planDeploymentState(snap: NovanetSnapshot, o: DeploymentOptions)
       id: vid,
       vni: vpc.vni,
       ...(o.mtu ? { mtu: o.mtu } : {}),
-      subnets: subnets.map((s) => ({
-        id: s.id,
-        cidr: s.cidr,
-        ...(attached.has(s.id) ? { gatewayIp: s.gatewayIp } : {}),
-        ...(s.dhcp && s.dhcpServerIp ? { dhcp: { serverIp: s.dhcpServerIp, dnsServers: s.dnsServers.filter((d) => isIP(d) === s.ipVersion) } } : {}),
-      })),
+      subnets: subnetStates(subnets, attached),
       ports: mine,
       remoteEndpoints: [],
     };
-    if (router) {
-      const ext = router.externalGateway && o.externalNetwork ? router.externalGateway : undefined;
-      const ips = new Set(mine.flatMap((p) => p.ips));
-      state.router = {
-        ...(ext ? { external: { bridge: o.externalNetwork!, ip: `${ext.ip}/${ext.prefix}`, gatewayIp: ext.gatewayIp, snat: ext.snat, ...(ext.ip6 && ext.gatewayIp6 ? { ip6: `${ext.ip6}/${ext.prefix6}`, gatewayIp6: ext.gatewayIp6 } : {}) } } : {}),
-        floatingIps: ext
-          ? [...snap.fips.values()].filter((f) => f.router === router.id && f.fixedIp && ips.has(f.fixedIp)).map((f) => ({ ip: f.ip, fixedIp: f.fixedIp! })).sort((a, b) => a.ip.localeCompare(b.ip))
-          : [],
-      };
-    }
+    if (router) state.router = routerState(snap, router, o.externalNetwork || undefined, new Set(mine.flatMap((p) => p.ips)));
     vpcs.push(state);
   }
   const securityGroups: SecurityGroupState[] = [...new Set(ports.flatMap((p) => p.securityGroups))].sort().map((id) => {

@@ -82,6 +82,31 @@ export function groupMembers(snap: NovanetSnapshot): (group: string) => string[]
   };
 }
 
+/** The data plane's view of a VPC's subnets; `attached` are those with a router (they get their gateway). */
+export function subnetStates(subnets: readonly Subnet[], attached: ReadonlySet<string>): VpcState["subnets"] {
+  return subnets.map((s) => ({
+    id: s.id,
+    cidr: s.cidr,
+    ...(attached.has(s.id) ? { gatewayIp: s.gatewayIp } : {}),
+    ...(s.dhcp && s.dhcpServerIp ? { dhcp: { serverIp: s.dhcpServerIp, dnsServers: s.dnsServers.filter((d) => isIP(d) === s.ipVersion) } } : {}),
+  }));
+}
+
+/**
+ * The data plane's view of `router`: its external leg on `bridge` (none without a bridge or an
+ * external gateway) and the floating IPs of the ports whose addresses are in `portIps`.
+ */
+export function routerState(snap: NovanetSnapshot, router: Router, bridge: string | undefined, portIps: ReadonlySet<string>): NonNullable<VpcState["router"]> {
+  const ext = router.externalGateway && bridge ? router.externalGateway : undefined;
+  const v6 = ext?.ip6 && ext.gatewayIp6 ? { ip6: `${ext.ip6}/${ext.prefix6}`, gatewayIp6: ext.gatewayIp6 } : {};
+  return {
+    ...(ext ? { external: { bridge: bridge!, ip: `${ext.ip}/${ext.prefix}`, gatewayIp: ext.gatewayIp, snat: ext.snat, ...v6 } } : {}),
+    floatingIps: ext
+      ? [...snap.fips.values()].filter((f) => f.router === router.id && f.fixedIp && portIps.has(f.fixedIp)).map((f) => ({ ip: f.ip, fixedIp: f.fixedIp! })).sort((a, b) => a.ip.localeCompare(b.ip))
+      : [],
+  };
+}
+
 /** Computes the host's desired state from a snapshot (see the file comment). */
 export function planHostState(snap: NovanetSnapshot, me: HostIdentity): HostPlan {
   const skipped: HostPlan["skipped"] = [];
@@ -140,25 +165,11 @@ export function planHostState(snap: NovanetSnapshot, me: HostIdentity): HostPlan
       id: vid,
       vni: vpc.vni,
       ...(me.mtu ? { mtu: me.mtu } : {}),
-      subnets: subnets.map((s) => ({
-        id: s.id,
-        cidr: s.cidr,
-        ...(attached.has(s.id) ? { gatewayIp: s.gatewayIp } : {}),
-        ...(s.dhcp && s.dhcpServerIp ? { dhcp: { serverIp: s.dhcpServerIp, dnsServers: s.dnsServers.filter((d) => isIP(d) === s.ipVersion) } } : {}),
-      })),
+      subnets: subnetStates(subnets, attached),
       ports,
       remoteEndpoints,
     };
-    if (router) {
-      const ext = router.externalGateway && me.externalBridge ? router.externalGateway : undefined;
-      const localIps = new Set(ports.flatMap((p) => p.ips));
-      state.router = {
-        ...(ext ? { external: { bridge: me.externalBridge!, ip: `${ext.ip}/${ext.prefix}`, gatewayIp: ext.gatewayIp, snat: ext.snat, ...(ext.ip6 && ext.gatewayIp6 ? { ip6: `${ext.ip6}/${ext.prefix6}`, gatewayIp6: ext.gatewayIp6 } : {}) } } : {}),
-        floatingIps: ext
-          ? [...snap.fips.values()].filter((f) => f.router === router.id && f.fixedIp && localIps.has(f.fixedIp)).map((f) => ({ ip: f.ip, fixedIp: f.fixedIp! })).sort((a, b) => a.ip.localeCompare(b.ip))
-          : [],
-      };
-    }
+    if (router) state.router = routerState(snap, router, me.externalBridge, new Set(ports.flatMap((p) => p.ips)));
     vpcs.push(state);
   }
 
