@@ -1,5 +1,6 @@
 /** `photon bucket create|list|delete` against a running lightningstor, with a saved login. */
 import { afterAll, beforeAll, describe, expect, it } from "bun:test";
+import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { startS3Stack, type S3Stack } from "../../integration/lightningstor/stack.ts";
 import { run, scratchHome } from "./run.ts";
@@ -8,12 +9,13 @@ const PHOTON = join(import.meta.dir, "..", "..", "..", "cli", "photon.ts");
 let stack: S3Stack;
 let env: Record<string, string>;
 let project: string;
+let home = "";
 
 const photon = (...args: string[]) => run([process.execPath, PHOTON, ...args], env);
 
 beforeAll(async () => {
   stack = await startS3Stack();
-  const home = scratchHome();
+  home = scratchHome();
   env = { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: home, XDG_CONFIG_HOME: join(home, "config"), PHOTON_LOG_LEVEL: "error" };
   const creds = join(stack.work, "iam", "admin-credentials.json");
   project = (await Bun.file(creds).json()).defaultProject;
@@ -23,6 +25,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await stack?.stop();
+  if (home) rmSync(home, { recursive: true, force: true });
 });
 
 describe("photon bucket", () => {
