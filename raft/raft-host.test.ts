@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { native } from "../lib/native.ts";
-import { PackWriter } from "./codec.ts";
+import { decodeReady, PackWriter } from "./codec.ts";
 import { fromNative } from "./errors.ts";
 
 /** Encodes an eraftpb.Message with varint fields only (type 1, to 2, from 3, term 4, commit 8). */
@@ -55,5 +55,33 @@ describe("native RaftHost boundary", () => {
     expect(host.status(1).role).toBe(2);
     host.close();
     expect(() => host.tick()).toThrow(/\[RAFT:Closed\]/);
+  });
+
+  it("syncs the WAL on the calling thread with syncNow, after which the write commits", () => {
+    dir = mkdtempSync(join(tmpdir(), "raft-host-"));
+    const host = native().RaftHost.open(dir, 1, { asyncPersist: true });
+    host.createGroup(1, { voters: [1] });
+    host.campaign(1);
+    for (let i = 0; i < 4 && host.hasReady(); i++) {
+      host.ready(true);
+      host.advance();
+    }
+    expect(host.status(1).role).toBe(2);
+    host.propose(new PackWriter().u64(1).bytes(new Uint8Array(0)).bytes(new TextEncoder().encode("x")).finish());
+    const written = host.ready();
+    expect(written).not.toBeNull();
+    expect(decodeReady(written!).groups[0]!.entries).toHaveLength(0); // not durable: not committed
+    host.advance();
+    expect(host.needsPersist()).toBe(true);
+    const seq = host.writtenSeq();
+    const syncer = host.syncer();
+    expect(syncer.syncNow(seq)).toBe(seq);
+    host.persisted(seq);
+    expect(host.needsPersist()).toBe(false);
+    const committed = decodeReady(host.ready()!).groups[0]!.entries.filter((e) => e.data.byteLength > 0);
+    expect(new TextDecoder().decode(committed[0]!.data)).toBe("x");
+    host.advance();
+    host.close();
+    expect(() => syncer.syncNow(seq)).toThrow(/\[RAFT:Closed\]/);
   });
 });

@@ -409,11 +409,22 @@ export class RaftNode {
   }
 
   /**
-   * True when a worker-thread sync would buy nothing: this node leads, no sync runs, and at
-   * most one proposal waits (a lone client), so the fsync is done inline in `ready` and the
-   * thread hop (tens of µs) is saved. Under load proposals pile up and the sync goes async.
+   * True when a lone node (no peers) may write this cycle with its fsync inside `ready`: it
+   * leads, no sync runs, and at most one proposal waits (a lone client), so the thread hop of
+   * an async sync (tens of µs) is saved. A node with peers never does: its appends must leave
+   * before its own fsync, which then overlaps the followers' (`persist` may still sync inline).
    */
   private nothingToOverlap(): boolean {
+    return this.transport.peerCount === 0 && this.syncInline();
+  }
+
+  /**
+   * True when the next WAL sync would overlap with nothing: none runs, and this node leads
+   * with at most one proposal waiting (a lone client). Under load proposals pile up and the
+   * sync goes to a worker thread. A follower always syncs there: inline made no measurable
+   * difference (docs/benchmarks/chainfire-cluster-vs-etcd.md).
+   */
+  private syncInline(): boolean {
     if (this.syncing) return false;
     let leads = false;
     let waiting = 0;
@@ -425,21 +436,25 @@ export class RaftNode {
   }
 
   /**
-   * Starts a WAL sync of everything written so far on a worker thread (one at a time: what is
-   * written meanwhile rides on the next one, which is the group commit). When it is done, the
-   * messages that waited for it leave and a cycle hands out what became committed.
+   * Syncs the WAL through everything written so far, one sync at a time (what is written
+   * meanwhile rides on the next one, which is the group commit): inline when nothing would
+   * overlap it, else on a worker thread. When it is done, the messages that waited for it
+   * leave and a cycle hands out what became committed.
    */
   private persist(): void {
     if (this.syncing || this.closed || !this.host.needsPersist()) return;
+    if (this.syncInline()) {
+      this.sendPersisted(this.syncer.syncNow(this.host.writtenSeq()));
+      this.schedule();
+      return;
+    }
     this.syncing = true;
     this.syncer.sync(this.host.writtenSeq()).then(
       (seq) => {
         this.syncing = false;
         if (this.closed) return;
         try {
-          for (const [to, packed] of decodeDests(this.host.persisted(seq))) {
-            if (!this.transport.send(to, packed)) this.unreachable.add(to);
-          }
+          this.sendPersisted(seq);
         } catch (e) {
           this.fail(fromNative(e));
           return;
@@ -451,6 +466,13 @@ export class RaftNode {
         this.fail(fromNative(e));
       },
     );
+  }
+
+  /** Reports the WAL durable through `seq` and sends the messages that waited for it. */
+  private sendPersisted(seq: number): void {
+    for (const [to, packed] of decodeDests(this.host.persisted(seq))) {
+      if (!this.transport.send(to, packed)) this.unreachable.add(to);
+    }
   }
 
   /** Steps received messages, reports, proposals and read requests into the host. */
@@ -505,12 +527,15 @@ export class RaftNode {
       const data = this.options.app.snapshot(s.groupId, { index: s.index, term: s.term });
       this.snapshots.start(s, data);
     }
-    for (const [to, packed] of rd.messages) {
-      if (!this.transport.send(to, packed)) this.unreachable.add(to);
-    }
+    // Applied before the messages leave: a leader answers its clients without first paying
+    // for the sends (each a syscall that runs the receiver's network path on loopback or a
+    // veth), and a commit broadcast waits a little. Nothing here needs a message out first.
     for (const g of rd.groups) {
       const state = this.groups.get(g.groupId);
       if (state) applyGroupReady(this.options.app, state, g, (id, address) => this.transport.setPeer(id, address));
+    }
+    for (const [to, packed] of rd.messages) {
+      if (!this.transport.send(to, packed)) this.unreachable.add(to);
     }
   }
 

@@ -307,6 +307,11 @@ export class Transport {
     else this.peers.set(nodeId, new PeerLink(this, nodeId, address));
   }
 
+  /** How many peers are known. */
+  get peerCount(): number {
+    return this.peers.size;
+  }
+
   /** Known peers and their addresses. */
   peerAddresses(): Map<number, string> {
     return new Map([...this.peers].map(([id, p]) => [id, p.address]));

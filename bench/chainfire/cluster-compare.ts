@@ -4,7 +4,7 @@
  * namespace), same durability (fsync on every member), same run: the cases of h2load-etcd.ts
  * against each cluster's leader, rounds interleaved, medians and ratios.
  *
- *   sudo npx bun bench/chainfire/cluster-compare.ts [--n 20000] [--rounds 3] [--write docs/benchmarks/chainfire-cluster-vs-etcd.md]
+ *   sudo npx bun bench/chainfire/cluster-compare.ts [--n 20000] [--rounds 3] [--only REGEX] [--write docs/benchmarks/chainfire-cluster-vs-etcd.md]
  *
  * Both clusters run at once on the same three namespaces (etcd on 2379/2380, chainfire on
  * 12379/12380/12381), so the idle one costs the measured one only its heartbeats. Everything it
@@ -19,7 +19,7 @@ import { parseArgs } from "node:util";
 import { benchCases, h2load, REPORT_HEADER, reportRow, writeRequestBodies, type Run } from "./h2load-etcd.ts";
 
 const { values: args } = parseArgs({
-  options: { n: { type: "string", default: "20000" }, rounds: { type: "string", default: "3" }, write: { type: "string" } },
+  options: { n: { type: "string", default: "20000" }, rounds: { type: "string", default: "3" }, only: { type: "string" }, write: { type: "string" } },
 });
 const N = Number(args.n);
 const ROUNDS = Number(args.rounds);
@@ -135,7 +135,7 @@ const targets = { etcd: leaderOf(etcdUrls), chainfire: leaderOf(cfUrls) };
 console.error(`leaders: etcd ${targets.etcd}, chainfire ${targets.chainfire}`);
 const rows: string[] = [];
 for (const t of Object.values(targets)) h2load(work, t, "put", ["-c", "4", "-m", "8"], 2000, inClient); // warm-up
-for (const c of benchCases(N)) {
+for (const c of benchCases(N).filter((c) => !args.only || new RegExp(args.only).test(c.name))) {
   const samples: Record<"etcd" | "chainfire", Run[]> = { etcd: [], chainfire: [] };
   for (let r = 0; r < ROUNDS; r++) for (const name of ["etcd", "chainfire"] as const) samples[name].push(h2load(work, targets[name], c.req, c.conc, c.n, inClient));
   rows.push(reportRow(c.name, samples.etcd, samples.chainfire));

@@ -3,7 +3,8 @@
  * nghttp2-client) replaying one pre-encoded etcd v3 gRPC request against each server in turn.
  * Rounds interleave the two servers; medians of the rounds are reported with their ratio.
  *
- * Usage: bun bench/chainfire/etcd-compare.ts [--n 20000] [--rounds 3] [--write docs/benchmarks/chainfire-vs-etcd.md]
+ * Usage: bun bench/chainfire/etcd-compare.ts [--n 20000] [--rounds 3] [--only REGEX] [--write docs/benchmarks/chainfire-vs-etcd.md]
+ * `--only` keeps the cases whose name matches (e.g. `--only "put, (1|16) client"` while iterating).
  */
 import { spawnSync, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -14,7 +15,7 @@ import { benchCases, h2load, REPORT_HEADER, reportRow, requests, writeRequestBod
 import { startChainfire, startEtcd } from "./servers.ts";
 
 const { values: args } = parseArgs({
-  options: { n: { type: "string", default: "20000" }, rounds: { type: "string", default: "3" }, write: { type: "string" } },
+  options: { n: { type: "string", default: "20000" }, rounds: { type: "string", default: "3" }, only: { type: "string" }, write: { type: "string" } },
 });
 const N = Number(args.n);
 const ROUNDS = Number(args.rounds);
@@ -38,7 +39,7 @@ async function waitReady(port: number): Promise<void> {
   throw new Error(`server on ${port} did not become ready`);
 }
 
-const cases = benchCases(N);
+const cases = benchCases(N).filter((c) => !args.only || new RegExp(args.only).test(c.name));
 
 const servers: { name: string; port: number; proc: ChildProcess }[] = [];
 const rows: string[] = [];

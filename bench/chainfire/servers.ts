@@ -29,8 +29,8 @@ export async function startEtcd(dir: string, ready: (port: number) => Promise<vo
 /** Starts one chainfire member (Raft, as photon up runs it) with its data in `dir`/chainfire. */
 export async function startChainfire(dir: string, ready: (port: number) => Promise<void>): Promise<BenchServer> {
   const port = await freePort();
-  const prof = process.env.BENCH_CPU_PROF ? ["--cpu-prof-md", `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
-  const proc = spawn(process.execPath, [...prof, join(import.meta.dir, "serve.ts"), join(dir, "chainfire"), String(port)], { stdio: "ignore" });
+  const prof = process.env.BENCH_CPU_PROF ? (process.env.BENCH_HEAP_PROF ? ["--heap-prof-md", "--heap-prof-interval=8192", `--heap-prof-dir=${process.env.BENCH_CPU_PROF}`] : ["--cpu-prof-md", "--cpu-prof-interval=100", `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`]) : [];
+  const proc = spawn(process.execPath, [...prof, join(import.meta.dir, "serve.ts"), join(dir, "chainfire"), String(port)], { stdio: process.env.BENCH_SERVER_STDERR ? ["ignore", "ignore", "inherit"] : "ignore" });
   await ready(port);
   return { port, proc };
 }

@@ -420,6 +420,16 @@ impl RaftLogSyncer {
         let seq = id(seq, "seq")?;
         Ok(AsyncTask::new(PersistTask { target: Some((self.store.clone(), seq)) }))
     }
+
+    /// `sync` on the calling thread: blocks it for one fsync and returns `seq`. For a driver
+    /// with nothing to overlap with the disk, it saves the round trip through a worker thread.
+    /// @throws RAFT:StorageError or RAFT:Closed when the sync fails.
+    #[napi]
+    pub fn sync_now(&self, seq: f64) -> Result<f64> {
+        id(seq, "seq")?;
+        guard_plain(|| self.store.sync())?;
+        Ok(seq)
+    }
 }
 
 /// A WAL sync on a worker thread.
