@@ -84,8 +84,11 @@ function latin1(codes: number[]): string {
   return s;
 }
 
-/** A decoded header field: name, value. */
-export type HeaderField = [name: string, value: string];
+/** A decoded header field: name, value. Shared between lists and the table: never mutate. */
+export type HeaderField = readonly [name: string, value: string];
+
+/** The static table as fields (shared by every decoded list). */
+const STATIC_FIELDS: HeaderField[] = STATIC_TABLE.map(([name, value]) => [name, value] as const);
 
 /**
  * The decoding context of one connection (RFC 7541 2.2, 4). `maxTableSize` is the
@@ -115,37 +118,36 @@ export class HpackDecoder {
     const n = buf.length;
     while (p < n) {
       const b = buf[p]!;
+      let f: HeaderField;
       if (b & 0x80) {
         // 6.1 indexed field
-        const [index, q] = readInt(buf, p, 7);
-        p = q;
+        const index = readInt(buf, p, 7);
+        p = cursor;
         if (index === 0) throw new HpackError("index 0");
-        fields.push(this.field(index));
-        sawField = true;
+        f = this.field(index);
       } else if (b & 0x40) {
         // 6.2.1 literal with incremental indexing
-        const [f, q] = this.literal(buf, p, 6);
-        p = q;
+        f = this.literal(buf, p, 6);
+        p = cursor;
         this.add(f);
-        fields.push(f);
-        sawField = true;
       } else if (b & 0x20) {
         // 6.3 dynamic table size update: only at the start of a block
         if (sawField) throw new HpackError("table size update after a header field");
-        const [size, q] = readInt(buf, p, 5);
-        p = q;
+        const size = readInt(buf, p, 5);
+        p = cursor;
         if (size > this.maxTableSize) throw new HpackError(`table size ${size} above the limit ${this.maxTableSize}`);
         this.capacity = size;
         this.evict(0);
+        continue;
       } else {
         // 6.2.2 without indexing (0000), 6.2.3 never indexed (0001)
-        const [f, q] = this.literal(buf, p, 4);
-        p = q;
-        fields.push(f);
-        sawField = true;
+        f = this.literal(buf, p, 4);
+        p = cursor;
       }
+      fields.push(f);
+      sawField = true;
+      listSize += f[0].length + f[1].length + 32;
     }
-    for (const [name, value] of fields) listSize += name.length + value.length + 32;
     if (listSize > maxListSize) throw new HpackError(`header list of ${listSize} octets is over the limit of ${maxListSize}`);
     return fields;
   }
@@ -160,29 +162,21 @@ export class HpackDecoder {
     return this.entries;
   }
 
+  // Fields are shared, never copied: the table's entries and the decoded lists hold the same
+  // (immutable) pairs, which saves an allocation per indexed field of every request.
   private field(index: number): HeaderField {
-    if (index <= STATIC_TABLE.length) {
-      const e = STATIC_TABLE[index - 1]!;
-      return [e[0], e[1]];
-    }
+    if (index <= STATIC_TABLE.length) return STATIC_FIELDS[index - 1]!;
     const e = this.entries[index - STATIC_TABLE.length - 1];
     if (e === undefined) throw new HpackError(`index ${index} is not in the table`);
-    return [e[0], e[1]];
+    return e;
   }
 
-  private literal(buf: Uint8Array, p: number, prefix: number): [HeaderField, number] {
-    const [index, q] = readInt(buf, p, prefix);
-    let name: string;
-    if (index === 0) {
-      const [s, r] = readString(buf, q);
-      name = s;
-      p = r;
-    } else {
-      name = this.field(index)[0];
-      p = q;
-    }
-    const [value, r] = readString(buf, p);
-    return [[name, value], r];
+  /** A literal field at `p`; leaves `cursor` after it. */
+  private literal(buf: Uint8Array, p: number, prefix: number): HeaderField {
+    const index = readInt(buf, p, prefix);
+    const name = index === 0 ? readString(buf, cursor) : this.field(index)[0];
+    const value = readString(buf, cursor);
+    return [name, value];
   }
 
   private add(f: HeaderField): void {
@@ -206,13 +200,23 @@ export class HpackDecoder {
   }
 }
 
-/** Reads an N-bit-prefix integer (RFC 7541 5.1) at `p`: [value, next position]. */
-export function readInt(buf: Uint8Array, p: number, prefix: number): [number, number] {
+/**
+ * Where the last `readInt` or `readString` stopped. A module-level cursor instead of returned
+ * [value, position] pairs: decoding is synchronous, and the pairs were most of the garbage a
+ * request's header block made.
+ */
+let cursor = 0;
+
+/** Reads an N-bit-prefix integer (RFC 7541 5.1) at `p`; `cursor` is left after it. */
+export function readInt(buf: Uint8Array, p: number, prefix: number): number {
   if (p >= buf.length) throw new HpackError("truncated integer");
   const max = (1 << prefix) - 1;
   let v = buf[p]! & max;
   p++;
-  if (v < max) return [v, p];
+  if (v < max) {
+    cursor = p;
+    return v;
+  }
   let shift = 0;
   for (;;) {
     if (p >= buf.length) throw new HpackError("truncated integer");
@@ -220,18 +224,24 @@ export function readInt(buf: Uint8Array, p: number, prefix: number): [number, nu
     v += (b & 0x7f) * 2 ** shift;
     shift += 7;
     if (v > 0x7fffffff) throw new HpackError("integer too large");
-    if ((b & 0x80) === 0) return [v, p];
+    if ((b & 0x80) === 0) {
+      cursor = p;
+      return v;
+    }
   }
 }
 
-function readString(buf: Uint8Array, p: number): [string, number] {
+/** Reads a string literal (RFC 7541 5.2) at `p`; `cursor` is left after it. */
+function readString(buf: Uint8Array, p: number): string {
   if (p >= buf.length) throw new HpackError("truncated string");
   const huffman = (buf[p]! & 0x80) !== 0;
-  const [len, q] = readInt(buf, p, 7);
+  const len = readInt(buf, p, 7);
+  const q = cursor;
   const end = q + len;
   if (end > buf.length) throw new HpackError("truncated string");
-  if (huffman) return [huffmanDecode(buf, q, end), end];
-  return [Buffer.from(buf.buffer, buf.byteOffset + q, len).toString("latin1"), end];
+  cursor = end;
+  if (huffman) return huffmanDecode(buf, q, end);
+  return Buffer.from(buf.buffer, buf.byteOffset + q, len).toString("latin1");
 }
 
 // ---- encoding ----
