@@ -16,7 +16,7 @@ import { mkdtempSync, openSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { benchCases, h2load, REPORT_HEADER, reportRow, writeRequestBodies, type Run } from "./h2load-etcd.ts";
+import { benchCases, h2load, REPORT_HEADER, reportRow, warmUpRequests, writeRequestBodies, type Run } from "./h2load-etcd.ts";
 
 const { values: args } = parseArgs({
   options: { n: { type: "string", default: "20000" }, rounds: { type: "string", default: "3" }, only: { type: "string" }, write: { type: "string" } },
@@ -137,6 +137,7 @@ const rows: string[] = [];
 for (const t of Object.values(targets)) h2load(work, t, "put", ["-c", "4", "-m", "8"], 2000, inClient); // warm-up
 for (const c of benchCases(N).filter((c) => !args.only || new RegExp(args.only).test(c.name))) {
   const samples: Record<"etcd" | "chainfire", Run[]> = { etcd: [], chainfire: [] };
+  for (const name of ["etcd", "chainfire"] as const) h2load(work, targets[name], c.req, c.conc, warmUpRequests(c), inClient);
   for (let r = 0; r < ROUNDS; r++) for (const name of ["etcd", "chainfire"] as const) samples[name].push(h2load(work, targets[name], c.req, c.conc, c.n, inClient));
   rows.push(reportRow(c.name, samples.etcd, samples.chainfire));
   console.log(rows[rows.length - 1]);
@@ -149,7 +150,7 @@ Command: \`sudo npx bun bench/chainfire/cluster-compare.ts --n ${N} --rounds ${R
 (Debian, default flags, static cluster) and chainfire (\`photon chainfire\`, members 2 and 3 joined through MemberAdd) run
 side by side on the same namespaces; every acknowledged put is fsynced on a majority. Client: h2load in the client
 namespace, against each cluster's leader; "N clients" = N HTTP/2 connections with one request in flight each.
-${ROUNDS} interleaved rounds; medians of requests/s and of each round's per-request latency percentiles.
+${ROUNDS} interleaved rounds, after an untimed pass of the case against each server (warm-up); medians of requests/s and of each round's per-request latency percentiles.
 
 ${REPORT_HEADER}
 ${rows.join("\n")}

@@ -11,7 +11,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { benchCases, h2load, REPORT_HEADER, reportRow, requests, writeRequestBodies, type Run } from "./h2load-etcd.ts";
+import { benchCases, h2load, REPORT_HEADER, reportRow, requests, warmUpRequests, writeRequestBodies, type Run } from "./h2load-etcd.ts";
 import { startChainfire, startEtcd } from "./servers.ts";
 
 const { values: args } = parseArgs({
@@ -49,6 +49,7 @@ try {
   for (const s of servers) h2load(work, url(s.port), "put", ["-c", "4", "-m", "8"], 2000); // warm-up
   for (const c of cases) {
     const samples: Record<string, Run[]> = { etcd: [], chainfire: [] };
+    for (const s of servers) h2load(work, url(s.port), c.req, c.conc, warmUpRequests(c));
     for (let r = 0; r < ROUNDS; r++) for (const s of servers) samples[s.name]!.push(h2load(work, url(s.port), c.req, c.conc, c.n));
     rows.push(reportRow(c.name, samples.etcd!, samples.chainfire!));
     console.log(rows[rows.length - 1]);
@@ -65,7 +66,7 @@ Command: \`bun bench/chainfire/etcd-compare.ts --n ${N} --rounds ${ROUNDS}\`, ${
 shared machine (noisy: read the ratios). etcd 3.4.23 from Debian with default flags; chainfire as one Raft member (group
 commit, one fsync per group). Both durable: every acknowledged put is fsynced. Client: h2load replaying one
 pre-encoded etcd v3 gRPC request (16-byte key, 100-byte value); "N clients" = N HTTP/2 connections with one
-request in flight each. ${ROUNDS} interleaved rounds; medians of requests/s and of each round's per-request
+request in flight each. ${ROUNDS} interleaved rounds, after an untimed pass of the case against each server (warm-up); medians of requests/s and of each round's per-request
 latency percentiles (h2load --log-file).
 
 ${REPORT_HEADER}

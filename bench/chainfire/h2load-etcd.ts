@@ -41,10 +41,17 @@ export interface BenchCase { name: string; req: RequestName; conc: string[]; n: 
 /** `clients` concurrent clients: one HTTP/2 connection each, one request in flight per client. */
 export const clientsOf = (clients: number) => ["-c", String(clients), "-m", "1"];
 
+/**
+ * Requests of an untimed pass of a case before its rounds: each server runs the case's own
+ * code paths warm (a JIT-compiled server otherwise pays its compilation inside the first
+ * round's tail latency, which a Go server does not have).
+ */
+export const warmUpRequests = (c: BenchCase) => Math.max(500, Math.floor(c.n / 2));
+
 /** Issue 3's matrix for `n` requests per large case. */
 export function benchCases(n: number): BenchCase[] {
   return [
-    { name: "put, 1 client", req: "put", conc: clientsOf(1), n: Math.max(500, n / 20) },
+    { name: "put, 1 client", req: "put", conc: clientsOf(1), n: Math.max(2000, n / 5) },
     { name: "put, 16 clients", req: "put", conc: clientsOf(16), n: Math.max(2000, n / 4) },
     { name: "put, 256 clients", req: "put", conc: clientsOf(256), n },
     { name: "put, 128 in flight (16 connections × 8 streams)", req: "put", conc: ["-c", "16", "-m", "8"], n },
