@@ -16,8 +16,10 @@
  * every case (the disk alone included) runs R times interleaved and the table shows medians: the
  * machine is shared, so a ratio is taken within a round, never across rounds. Each case also runs
  * against a bare HTTP file server (plain-http.ts) with the same client: the limit of the transport
- * (a GET's fair limit: the "disk alone" reader copies page-cache bytes into a buffer, which no
- * network server can match).
+ * (a small GET's fair limit: the "disk alone" reader copies page-cache bytes into a buffer, which no
+ * network server can match). 64 MiB objects are read cold by all three: each file is dropped from
+ * the page cache (posix_fadvise DONTNEED through `dd iflag=nocache`) before it is read, so their
+ * GET is measured against what the device gives a plain sequential reader.
  */
 import { closeSync, fdatasyncSync, mkdirSync, openSync, readSync, rmSync, writeFileSync, writeSync } from "node:fs";
 import { join } from "node:path";
@@ -120,14 +122,33 @@ function disk(dir: string, size: number, seconds: number): { write: Result; read
   const files = Math.min(n, KEYS);
   let reads = 0;
   let bytes = 0;
+  let readMs = 0;
   const t1 = performance.now();
   while (performance.now() - t1 < seconds * 1000) {
-    const fd = openSync(join(dir, String(reads++ % files)), "r");
+    const file = join(dir, String(reads++ % files));
+    // Large files are read cold (from the device, not the page cache), like the large GETs.
+    if (size >= COLD_GET_MIN) evict([file]);
+    const t = performance.now();
+    const fd = openSync(file, "r");
     for (let r; (r = readSync(fd, buf)) > 0; ) bytes += r;
     closeSync(fd);
+    readMs += performance.now() - t;
   }
   rmSync(dir, { recursive: true, force: true });
-  return { write, read: { ops: reads, bytes, seconds: (performance.now() - t1) / 1000 } };
+  return { write, read: { ops: reads, bytes, seconds: readMs / 1000 } };
+}
+
+/** Objects this large are read cold by every reader (disk alone, bare server, lightningstor). */
+const COLD_GET_MIN = 64 * MiB;
+
+/**
+ * Drops `files` (or every file under them) from the page cache: GNU dd's `iflag=nocache`
+ * (posix_fadvise DONTNEED; written and fsynced pages are clean, so they go). The next read comes
+ * from the device, which is what "the disk's" read speed means.
+ */
+function evict(paths: string[]): void {
+  const files = paths.flatMap((p) => (Bun.spawnSync(["find", p, "-type", "f"]).stdout.toString().trim().split("\n").filter(Boolean)));
+  for (const f of files) Bun.spawnSync(["dd", `if=${f}`, "iflag=nocache", "count=0", "status=none"]);
 }
 
 const seconds = Number(opt.seconds ?? positionals[0] ?? "3");
@@ -157,7 +178,7 @@ const perSecond = (n: number, secs: number) => n / secs;
  * this process's CPU time per MiB moved, by thread (main, hash workers), which stays meaningful
  * when other work on the machine slows the wall clock down.
  */
-async function measure(base: string, paths: (method: string) => string[], size: number, conc: number, body: string): Promise<{ put: Result; get: Result; lat?: Sample; cpu: Sample }> {
+async function measure(base: string, dataDir: string, paths: (method: string) => string[], size: number, conc: number, body: string): Promise<{ put: Result; get: Result; lat?: Sample; cpu: Sample }> {
   const c0 = threadCpu();
   let put: Result;
   let lat: Sample | undefined;
@@ -170,6 +191,7 @@ async function measure(base: string, paths: (method: string) => string[], size: 
     put = { ops: w.ops, bytes: w.ops * size, seconds: w.seconds };
     lat = { "PUT p50 ms": w.p50, "PUT p99 ms": w.p99 };
   }
+  if (size >= COLD_GET_MIN) evict([dataDir]); // before the GET's clock and CPU window
   const c1 = threadCpu();
   let get: Result;
   if (size >= 64 * MiB) {
@@ -208,10 +230,10 @@ for (let round = 0; round < rounds; round++) {
       const clients = `${conc} client${conc > 1 ? "s" : ""}${size >= 64 * MiB ? ` (${n} objects, curl)` : ""}`;
       // The bare HTTP server first (same client, same socket, no S3 work): the transport's limit.
       const plainPaths = () => Array.from({ length: n }, (_, i) => `/plain/${size}/${i}`);
-      const ref = await measure(plain.url, plainPaths, size, conc, body);
+      const ref = await measure(plain.url, join(stack.work, "plain-http"), plainPaths, size, conc, body);
       const refRow = { "PUT MiB/s": ref.put.bytes / MiB / ref.put.seconds, "GET MiB/s": ref.get.bytes / MiB / ref.get.seconds };
       record(`${fmt(size)}|bare HTTP file server, ${clients}`, { ...refRow, "PUT % disk": (100 * refRow["PUT MiB/s"]) / diskRow["PUT MiB/s"] });
-      const r = await measure(stack.url, (method) => keys.slice(0, n).map((k) => presign(t, method, k)), size, conc, body);
+      const r = await measure(stack.url, stack.work, (method) => keys.slice(0, n).map((k) => presign(t, method, k)), size, conc, body);
       const put = r.put.bytes / MiB / r.put.seconds;
       const get = r.get.bytes / MiB / r.get.seconds;
       record(`${fmt(size)}|lightningstor, ${clients}`, {
