@@ -159,6 +159,11 @@ export const novanetSection = z
     agent_external_bridge: z.string().default(""),
     /** The agent: full re-apply period (drift repair), in seconds. */
     agent_resync_seconds: z.number().int().min(1).default(30),
+    /**
+     * The agent (linux): CPUs that process what VMs' ports and the VXLAN devices receive (RPS),
+     * as a list like `1` or `2-3,6` (ADR 0023); empty: the kernel's default (no steering).
+     */
+    agent_packet_cpus: z.string().default(""),
     /** The agent: port of its /healthz, /readyz and /metrics. */
     agent_http_port: portSchema.default(7092),
     /** The agent's data plane driver: `linux` (bridge + VXLAN + nftables) or `ovn` (ADR 0021). */

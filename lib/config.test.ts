@@ -40,7 +40,7 @@ describe("loadConfig defaults", () => {
       novanet: {
         http_port: 7090, grpc_port: 7091, vni_min: 4096, vni_max: 65535, external_cidr: "", external_gateway: "", external_pool_start: "", external_pool_end: "", external_cidr6: "", external_gateway6: "",
         quota_vpcs: 10, quota_subnets: 50, quota_ports: 500, quota_secgroups: 50, quota_rules: 500, quota_routers: 10, quota_fips: 50,
-        agent_host: "", agent_underlay_ip: "", agent_external_bridge: "", agent_resync_seconds: 30, agent_http_port: 7092,
+        agent_host: "", agent_underlay_ip: "", agent_external_bridge: "", agent_resync_seconds: 30, agent_packet_cpus: "", agent_http_port: 7092,
         dataplane: "linux", ovn_nb_writer: false, ovn_nb_remote: "unix:/var/run/ovn/ovnnb_db.sock", ovn_ovs_remote: "unix:/var/run/openvswitch/db.sock",
         ovn_bridge: "br-int", ovn_gateway_chassis: "", ovn_external_network: "", ovn_mtu: 1442, ovn_disable_tx_offload: false,
       },

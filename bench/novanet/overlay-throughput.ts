@@ -13,12 +13,19 @@
  * namespace's address only) measures VM → VM over each overlay and host A → host B over the raw
  * veth, in interleaved rounds (the order rotates), and the report gives the medians and ratios.
  *
- * Run as root: `npx bun bench/novanet/overlay-throughput.ts [rounds=7] [--seconds 4] [--write FILE]`.
+ * Run as root: `npx bun bench/novanet/overlay-throughput.ts [rounds=7] [--seconds 4] [--packet-cpus LIST] [--write FILE]`.
+ *
+ * `--packet-cpus LIST` measures a host tuned for packet processing (ADR 0023): the driver steers
+ * its ports' and VXLAN devices' receive work to LIST (`[novanet] agent_packet_cpus`), and the
+ * underlay veths get the same RPS bitmap, as an operator would give the NIC — so both the overlay
+ * and the raw path run with the same steering.
  */
 import { writeFileSync } from "node:fs";
 import { loadavg } from "node:os";
 import { netnsUnavailable, Testbed, must } from "../../dataplane/linux/testbed.ts";
 import { bridgeName, portDeviceName, vxlanName } from "../../dataplane/linux/names.ts";
+import { cpuListToMask } from "../../dataplane/linux/packet-steering.ts";
+import { cpus } from "node:os";
 import { NFT_TABLE, VXLAN_PORT } from "../../dataplane/linux/nft-secgroups.ts";
 import type { HostNetworkState, PortState, SecurityGroupState } from "../../dataplane/vpc-dataplane.ts";
 
@@ -26,7 +33,8 @@ const args = process.argv.slice(2);
 const flag = (name: string) => (args.includes(name) ? args[args.indexOf(name) + 1] : undefined);
 const writeTo = flag("--write");
 const seconds = Number(flag("--seconds") ?? 4);
-const rounds = Number(args.find((a) => /^\d+$/.test(a) && args[args.indexOf(a) - 1] !== "--seconds") ?? 7);
+const packetCpus = flag("--packet-cpus");
+const rounds = Number(args.find((a) => /^\d+$/.test(a) && !["--seconds", "--packet-cpus"].includes(args[args.indexOf(a) - 1]!)) ?? 7);
 
 const reason = (await netnsUnavailable()) ?? (Bun.which("iperf3") ? undefined : "iperf3 is not installed (apt-get install iperf3)");
 if (reason) {
@@ -122,7 +130,12 @@ try {
   const vm = { a: await tb.vm("a"), b: await tb.vm("b"), c: await tb.vm("c"), d: await tb.vm("d") };
   const vmA = vm.a;
   const s = states(vm);
-  const [da, db] = [tb.driver("a"), tb.driver("b")];
+  const steering = packetCpus ? { packetCpus } : {};
+  const [da, db] = [tb.driver("a", steering), tb.driver("b", steering)];
+  if (packetCpus) {
+    const mask = cpuListToMask(packetCpus, cpus().length);
+    for (const ns of [tb.hostA, tb.hostB]) await must(["ip", "netns", "exec", ns, "sh", "-c", `echo ${mask} > /sys/class/net/ul0/queues/rx-0/rps_cpus`]);
+  }
   await Promise.all([da.apply(s.a), db.apply(s.b)]);
   /** The measured paths: client namespace, server namespace, server address. */
   const paths = [
@@ -181,9 +194,9 @@ try {
   const report = [
     "# novanet: TCP throughput VM → VM over the VXLAN overlay vs the raw underlay veth",
     "",
-    `Command: \`npx bun bench/novanet/overlay-throughput.ts ${rounds} --seconds ${seconds}\` (root; two hosts as network namespaces joined by a veth, VM namespaces on the Linux driver; iperf3 ${(await must(["iperf3", "--version"])).split(" ")[1]}, one TCP stream, ${seconds} s per run after a 1 s warm-up (\`-O 1\`), ${rounds} rounds with the order rotating; ${new Date().toISOString().slice(0, 10)}; 2 cores shared with other work, load average ${loadAtStart.toFixed(1)} at the start and ${loadavg()[0]!.toFixed(1)} at the end).`,
+    `Command: \`npx bun bench/novanet/overlay-throughput.ts ${rounds} --seconds ${seconds}${packetCpus ? ` --packet-cpus ${packetCpus}` : ""}\` (root; two hosts as network namespaces joined by a veth, VM namespaces on the Linux driver; iperf3 ${(await must(["iperf3", "--version"])).split(" ")[1]}, one TCP stream, ${seconds} s per run after a 1 s warm-up (\`-O 1\`), ${rounds} rounds with the order rotating; ${new Date().toISOString().slice(0, 10)}; 2 cores shared with other work, load average ${loadAtStart.toFixed(1)} at the start and ${loadavg()[0]!.toFixed(1)} at the end).`,
     "",
-    `MTU: VM eth0 ${setup.vmMtu}, VXLAN device ${setup.vxlanMtu}, underlay veth ${setup.underlayMtu}.`,
+    `MTU: VM eth0 ${setup.vmMtu}, VXLAN device ${setup.vxlanMtu}, underlay veth ${setup.underlayMtu}. Packet steering: ${packetCpus ? `receive work of the ports, VXLAN devices and underlay veths on CPUs ${packetCpus} (RPS)` : "none (the kernel's default)"}.`,
     "",
     "| round | order | S Gbit/s | N Gbit/s | T Gbit/s | U Gbit/s | S / U | N / U | T / U | load |",
     "|---|---|---|---|---|---|---|---|---|---|",

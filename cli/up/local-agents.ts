@@ -30,6 +30,7 @@ import { CommonErrors } from "../../lib/errors.ts";
 import { startHttpServer } from "../../lib/http-server.ts";
 import { createMetrics } from "../../lib/metrics.ts";
 import { IamGuard } from "../../services/iam/guard.ts";
+import { packetCpus } from "../../services/novanet/agent/agent-dataplane.ts";
 import { NovanetAgent } from "../../services/novanet/agent/agent.ts";
 import { EtcdNovanetStore } from "../../services/novanet/store-etcd.ts";
 import { ClusterAgent } from "../../services/plasmavmc/agent/cluster-agent.ts";
@@ -107,7 +108,12 @@ export async function startLocalAgents(ctx: ComponentContext): Promise<LocalAgen
     const nnAgent = new NovanetAgent({
       store: nnStore,
       // dnsmasq files in the driver's default /run/photon/novanet: dnsmasq drops to nobody and cannot read the (0700) data directory
-      dataplane: new LinuxVpcDataplane({ ...netns, nsPrefix: p.agent_ns_prefix, logger: logger.child({ agent: "novanet" }) }),
+      dataplane: new LinuxVpcDataplane({
+        ...netns,
+        nsPrefix: p.agent_ns_prefix,
+        ...(n.agent_packet_cpus ? { packetCpus: packetCpus(n.agent_packet_cpus) } : {}),
+        logger: logger.child({ agent: "novanet" }),
+      }),
       metrics,
       host: { name: host, underlayIp, ...(n.agent_external_bridge ? { externalBridge: n.agent_external_bridge } : {}) },
       logger: logger.child({ agent: "novanet" }),

@@ -7,3 +7,4 @@
  */
 export { LinuxVpcDataplane, type LinuxVpcDataplaneOptions } from "./linux-dataplane.ts";
 export type * from "../vpc-dataplane.ts";
+export { cpuListToMask } from "./packet-steering.ts";

@@ -16,6 +16,7 @@
  * that meets a surprise (a failed command, a planning problem) observe the host for real.
  */
 import { existsSync, readdirSync } from "node:fs";
+import { cpus } from "node:os";
 import { join } from "node:path";
 import { createLogger, type Logger } from "../../lib/log.ts";
 import { DataplaneErrors } from "../errors.ts";
@@ -24,8 +25,9 @@ import { believedHost } from "./belief.ts";
 import { planDhcp, configureDhcpNs, dnsmasqPid, ensureDnsmasq, stopDnsmasq, type DhcpPlan } from "./dhcp.ts";
 import { CommandRunner } from "./exec.ts";
 import {
-  bridgeName, namespaceNames, vniOfDevice, vxlanName, type NamespaceNames,
+  bridgeName, namespaceNames, portDeviceName, vniOfDevice, vxlanName, type NamespaceNames,
 } from "./names.ts";
+import { cpuListToMask, steerDevices } from "./packet-steering.ts";
 import { patchTables, renderHostTables, NFT_TABLE, type RenderedTables } from "./nft-secgroups.ts";
 import { observeHost, type Observed } from "./observe.ts";
 import { planHost, type Line, type VpcExtras } from "./plan-host.ts";
@@ -48,6 +50,11 @@ export interface LinuxVpcDataplaneOptions {
   onStep?: (step: string) => void | Promise<void>;
   /** Longest time between two full observations of the host (default 30 000 ms; 0: always observe). */
   fullEveryMs?: number;
+  /**
+   * CPUs (`1`, `1-3,6`) that receive what ports' host ends and VXLAN devices receive (RPS;
+   * ADR 0023); unset: no steering. @throws from the constructor on a malformed list.
+   */
+  packetCpus?: string;
 }
 
 /** What the driver left on the host after its last successful apply. */
@@ -75,6 +82,8 @@ export class LinuxVpcDataplane implements VpcDataplane {
   private readonly onStep: ((step: string) => void | Promise<void>) | undefined;
   private queue: Promise<unknown> = Promise.resolve();
   private readonly fullEveryMs: number;
+  /** The `rps_cpus` bitmap of `packetCpus`; undefined: no steering. */
+  private readonly packetMask: string | undefined;
   private belief: Belief | undefined;
   private lastFull = 0;
   /** Applies planned against the belief (no observation) that completed, and those that fell back. */
@@ -87,6 +96,7 @@ export class LinuxVpcDataplane implements VpcDataplane {
     this.log = options.logger ?? createLogger("novanet-dataplane");
     this.onStep = options.onStep;
     this.fullEveryMs = options.fullEveryMs ?? 30_000;
+    this.packetMask = options.packetCpus ? cpuListToMask(options.packetCpus, cpus().length) : undefined;
   }
 
   /** Converges the host to `desired` (calls are serialised). See {@link VpcDataplane.apply}. */
@@ -232,6 +242,7 @@ export class LinuxVpcDataplane implements VpcDataplane {
         }
       }),
       fdbNow ? undefined : this.bridgeBatch(plan.fdb, actions, errors, failed),
+      this.steer(state, from, failed, actions, errors),
     ]);
     await this.step("inside");
     await this.step("fdb");
@@ -263,6 +274,25 @@ export class LinuxVpcDataplane implements VpcDataplane {
     this.belief = { key, state, extras, tables, allLinks };
     if (!from) this.lastFull = performance.now();
     return { changes: actions.length, actions };
+  }
+
+  /**
+   * Steers the receive side of ports' host ends and VXLAN devices to `packetCpus` (ADR 0023):
+   * every such device on a full pass, the new ones on an incremental pass.
+   */
+  private async steer(state: NState, from: Belief | undefined, failed: Set<string>, actions: string[], errors: { owner: string; message: string }[]): Promise<void> {
+    if (!this.packetMask) return;
+    const devices = (s: NState) =>
+      s.vpcs.flatMap((v) => [vxlanName(v.vni), ...v.ports.filter((p) => !failed.has(p.id)).map((p) => portDeviceName(p.id, p.device.kind))]);
+    const before = new Set(from ? devices(from.state) : []);
+    const todo = devices(state).filter((d) => !before.has(d));
+    if (todo.length === 0) return;
+    try {
+      await steerDevices(this.run, todo, this.packetMask);
+      actions.push(`steer ${todo.length} device(s) to CPUs ${this.packetMask}`);
+    } catch (e) {
+      errors.push({ owner: "steer", message: (e as Error).message });
+    }
   }
 
   private ownedDhcpDirs(): string[] {

@@ -18,6 +18,15 @@ describe("createAgentDataplanes", () => {
     await d.close();
   });
 
+  it("takes agent_packet_cpus for the Linux driver and refuses a malformed list, naming the key", async () => {
+    const d = createAgentDataplanes(novanet({ agent_packet_cpus: "0" }), { logger });
+    expect(d.dataplane).toBeInstanceOf(LinuxVpcDataplane);
+    await d.close();
+    for (const bad of ["x", "0-", "4096"]) {
+      expect(() => createAgentDataplanes(novanet({ agent_packet_cpus: bad }), { logger })).toThrow(/\[novanet\] agent_packet_cpus: /);
+    }
+  });
+
   it("builds the OVN chassis half on every agent and the northbound writer only where asked", async () => {
     const plain = createAgentDataplanes(novanet({ dataplane: "ovn", agent_external_bridge: "brext" }), { logger });
     expect(plain.kind).toBe("ovn");

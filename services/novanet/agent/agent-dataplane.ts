@@ -7,7 +7,8 @@
  *   writes while it holds the writer's lease (writer-election.ts: one writer at a time).
  * Only `photon novanet-agent` and tests build agents from configuration through this file.
  */
-import { LinuxVpcDataplane } from "../../../dataplane/linux/index.ts";
+import { cpus } from "node:os";
+import { cpuListToMask, LinuxVpcDataplane } from "../../../dataplane/linux/index.ts";
 import { OvnChassisDataplane, OvnVpcDataplane } from "../../../dataplane/ovn/index.ts";
 import type { VpcDataplane } from "../../../dataplane/vpc-dataplane.ts";
 import type { PhotonConfig } from "../../../lib/config.ts";
@@ -53,6 +54,7 @@ export function createAgentDataplanes(n: PhotonConfig["novanet"], o: AgentDatapl
   if (n.dataplane === "linux") {
     const dataplane = new LinuxVpcDataplane({
       logger: o.logger,
+      ...(n.agent_packet_cpus ? { packetCpus: packetCpus(n.agent_packet_cpus) } : {}),
       ...(o.netns ? { netns: o.netns } : {}),
       ...(o.nsPrefix ? { nsPrefix: o.nsPrefix } : {}),
       ...(o.stateDir ? { stateDir: o.stateDir } : {}),
@@ -92,4 +94,17 @@ export function createAgentDataplanes(n: PhotonConfig["novanet"], o: AgentDatapl
       await nb?.close();
     },
   };
+}
+
+/**
+ * `[novanet] agent_packet_cpus`, checked against this host's CPUs.
+ * @throws PhotonError `PHOTON:InvalidArgument` naming the key when the list is malformed.
+ */
+export function packetCpus(list: string): string {
+  try {
+    cpuListToMask(list, cpus().length);
+  } catch (e) {
+    throw CommonErrors.InvalidArgument(`[novanet] agent_packet_cpus: ${(e as Error).message}`, { details: { field: "novanet.agent_packet_cpus" } });
+  }
+  return list;
 }
