@@ -8,8 +8,7 @@ import { readdirSync, readFileSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { spawnSync } from "node:child_process";
-import { h2load, requests, writeRequestBodies } from "./h2load-etcd.ts";
+import { h2load, h2loadReady, writeRequestBodies } from "./h2load-etcd.ts";
 import { startChainfire } from "./servers.ts";
 
 const { values: args } = parseArgs({
@@ -33,14 +32,7 @@ function threadCpu(pid: number): Map<string, number> {
 
 const work = mkdtempSync(join(tmpdir(), "chainfire-cpu-"));
 writeRequestBodies(work);
-async function waitReady(port: number): Promise<void> {
-  for (let i = 0; i < 100; i++) {
-    const r = spawnSync("h2load", ["-n", "1", "-d", join(work, "get.bin"), "-H", "content-type: application/grpc", "-H", "te: trailers", `http://127.0.0.1:${port}${requests.get.path}`], { encoding: "utf8" });
-    if (/1 2xx/.test(r.stdout ?? "")) return;
-    await Bun.sleep(100);
-  }
-  throw new Error("not ready");
-}
+const waitReady = h2loadReady(work);
 const server = await startChainfire(work, waitReady);
 const url = `http://127.0.0.1:${server.port}`;
 try {

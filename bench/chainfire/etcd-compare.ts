@@ -6,12 +6,12 @@
  * Usage: bun bench/chainfire/etcd-compare.ts [--n 20000] [--rounds 3] [--only REGEX] [--write docs/benchmarks/chainfire-vs-etcd.md]
  * `--only` keeps the cases whose name matches (e.g. `--only "put, (1|16) client"` while iterating).
  */
-import { spawnSync, type ChildProcess } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { benchCases, h2load, REPORT_HEADER, reportRow, requests, warmUpRequests, writeRequestBodies, type Run } from "./h2load-etcd.ts";
+import { benchCases, h2load, h2loadReady, REPORT_HEADER, reportRow, warmUpRequests, writeRequestBodies, type Run } from "./h2load-etcd.ts";
 import { startChainfire, startEtcd } from "./servers.ts";
 
 const { values: args } = parseArgs({
@@ -30,14 +30,7 @@ for (const tool of ["h2load", "etcd"]) {
 const work = mkdtempSync(join(tmpdir(), "chainfire-bench-"));
 writeRequestBodies(work);
 
-async function waitReady(port: number): Promise<void> {
-  for (let i = 0; i < 100; i++) {
-    const r = spawnSync("h2load", ["-n", "1", "-d", join(work, "get.bin"), "-H", "content-type: application/grpc", "-H", "te: trailers", `http://127.0.0.1:${port}${requests.get.path}`], { encoding: "utf8" });
-    if (/1 2xx/.test(r.stdout ?? "")) return;
-    await Bun.sleep(100);
-  }
-  throw new Error(`server on ${port} did not become ready`);
-}
+const waitReady = h2loadReady(work);
 
 const cases = benchCases(N).filter((c) => !args.only || new RegExp(args.only).test(c.name));
 

@@ -93,3 +93,18 @@ export function reportRow(name: string, etcd: Run[], chainfire: Run[]): string {
 
 /** The table header matching `reportRow`. */
 export const REPORT_HEADER = "| case | etcd req/s | chainfire req/s | chainfire / etcd | etcd p50 / p99 (ms) | chainfire p50 / p99 (ms) |\n|---|---|---|---|---|---|";
+
+/**
+ * A `ready(port)` for servers.ts: resolves once one Range through h2load (request bodies in
+ * `dir`, from writeRequestBodies) succeeds on 127.0.0.1:`port`. @throws after ~10 s.
+ */
+export function h2loadReady(dir: string): (port: number) => Promise<void> {
+  return async (port) => {
+    for (let i = 0; i < 100; i++) {
+      const r = spawnSync("h2load", ["-n", "1", "-d", join(dir, "get.bin"), "-H", "content-type: application/grpc", "-H", "te: trailers", `http://127.0.0.1:${port}${requests.get.path}`], { encoding: "utf8" });
+      if (/1 2xx/.test(r.stdout ?? "")) return;
+      await Bun.sleep(100);
+    }
+    throw new Error(`server on ${port} did not become ready`);
+  };
+}

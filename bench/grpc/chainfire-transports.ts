@@ -7,12 +7,12 @@
  * Usage: bun bench/grpc/chainfire-transports.ts [--n 20000] [--rounds 3] [--only "put, 128"]
  * (`--only`: run just the cases whose name contains the text).
  */
-import { spawnSync, type ChildProcess } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { benchCases, h2load, requests, writeRequestBodies, type Run } from "../chainfire/h2load-etcd.ts";
+import { benchCases, h2load, h2loadReady, writeRequestBodies, type Run } from "../chainfire/h2load-etcd.ts";
 import { startChainfire, startEtcd } from "../chainfire/servers.ts";
 
 const { values: args } = parseArgs({
@@ -31,14 +31,7 @@ for (const tool of ["h2load", "etcd"]) {
 const work = mkdtempSync(join(tmpdir(), "chainfire-transports-"));
 writeRequestBodies(work);
 
-async function waitReady(port: number): Promise<void> {
-  for (let i = 0; i < 100; i++) {
-    const r = spawnSync("h2load", ["-n", "1", "-d", join(work, "get.bin"), "-H", "content-type: application/grpc", "-H", "te: trailers", `http://127.0.0.1:${port}${requests.get.path}`], { encoding: "utf8" });
-    if (/1 2xx/.test(r.stdout ?? "")) return;
-    await Bun.sleep(100);
-  }
-  throw new Error(`server on ${port} did not become ready`);
-}
+const waitReady = h2loadReady(work);
 
 /** Starts chainfire with GrpcServer's transport picked through PHOTON_GRPC_TRANSPORT. */
 async function chainfireOn(transport: "node" | "h2"): Promise<{ port: number; proc: ChildProcess }> {
