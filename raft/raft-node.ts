@@ -9,12 +9,14 @@
  *   2. propose every queued proposal in ONE native call; ask one ReadIndex per group;
  *   3. `ready()`: the host writes every group's new entries and hard state in one batch (no
  *      fsync) and returns one buffer with what may leave before that write is durable: a
- *      leader's appends, entries already committed (and persisted), read states; snapshot data
- *      is taken from the application, messages go out (one frame per peer), committed entries
- *      are applied, proposals and reads are settled;
+ *      leader's appends, entries already committed (and persisted), read states; the write
+ *      starts syncing on a worker thread at once (step 5) unless that sync would be inline;
+ *      snapshot data is taken from the application, committed entries are applied, proposals
+ *      and reads are settled, messages go out (one frame per peer);
  *   4. `advance()`;
  *   5. if a write waits for its fsync and none runs, `persist()` syncs the WAL on a worker
- *      thread while this thread goes on serving; its completion (`persisted`) releases the
+ *      thread while this thread goes on serving (inline instead for a lone client, after the
+ *      messages left); its completion (`persisted`) releases the
  *      messages that had to wait (votes, append responses) and commits a leader's entries, and
  *      the next cycle hands them out. One sync at a time: whatever is written meanwhile rides on
  *      the next one (group commit), so the disk and the JS thread work in parallel.
@@ -398,11 +400,15 @@ export class RaftNode {
       for (let round = 0; round < 4; round++) {
         const buf = this.host.ready(this.nothingToOverlap());
         if (!buf) break;
+        // The write this ready issued starts syncing before its committed entries are applied
+        // and answered, so the disk works while the JS thread does (an inline sync waits for
+        // the end of the cycle: a leader's appends must leave first).
+        this.persist(false);
         this.handleReady(decodeReady(buf));
         this.host.advance();
       }
       if (this.host.hasReady()) this.schedule();
-      this.persist();
+      this.persist(true);
     } catch (e) {
       this.fail(fromNative(e));
     }
@@ -438,12 +444,14 @@ export class RaftNode {
   /**
    * Syncs the WAL through everything written so far, one sync at a time (what is written
    * meanwhile rides on the next one, which is the group commit): inline when nothing would
-   * overlap it, else on a worker thread. When it is done, the messages that waited for it
-   * leave and a cycle hands out what became committed.
+   * overlap it (only if `allowInline`; else it waits for a later call), else on a worker
+   * thread. When it is done, the messages that waited for it leave and a cycle hands out what
+   * became committed.
    */
-  private persist(): void {
+  private persist(allowInline: boolean): void {
     if (this.syncing || this.closed || !this.host.needsPersist()) return;
     if (this.syncInline()) {
+      if (!allowInline) return;
       this.sendPersisted(this.syncer.syncNow(this.host.writtenSeq()));
       this.schedule();
       return;
