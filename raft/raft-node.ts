@@ -219,6 +219,9 @@ export class RaftNode {
     }
     return new Promise((resolve, reject) => {
       this.proposals.push({ groupId, data, context, resolve, reject });
+      // A lone node whose WAL sync runs gathers proposals until the sync ends: they could not
+      // be committed before it anyway, and the cycle it triggers writes them all at once.
+      if (this.syncing && this.transport.peerCount === 0) return;
       this.schedule();
     });
   }
