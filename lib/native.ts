@@ -38,3 +38,11 @@ export function native(): Native {
   loaded = mod;
   return mod;
 }
+
+/**
+ * The addon's file, for worker threads that load it themselves (`process.dlopen`): in the
+ * `photon` executable, the embedded copy's path.
+ */
+export function nativeAddonPath(): string {
+  return require.resolve("../native/photon-native.node");
+}

@@ -51,6 +51,28 @@ export declare class Database {
   get isOpen(): boolean
 }
 
+/** A table of MD5 streams addressed by slot; see the module docs. */
+export declare class Md5Lanes {
+  /** An empty table; the SIMD level is detected once here. */
+  constructor()
+  /** How many streams one SIMD pass hashes on this CPU (16 with AVX-512, 8 with AVX2). */
+  get lanes(): number
+  /** Starts a stream (empty message); returns its slot. */
+  open(): number
+  /**
+   * Appends `datas[i]` to stream `slots[i]`, all in one multi-buffer pass.
+   * @throws InvalidArgument when the lengths differ, a slot is not open or appears twice.
+   */
+  update(slots: Array<number>, datas: Array<Uint8Array>): void
+  /**
+   * The MD5 of everything appended to `slot` so far (the stream stays open).
+   * @throws InvalidArgument when the slot is not open.
+   */
+  digest(slot: number): Buffer
+  /** Ends a stream; its slot is reused. Idempotent. */
+  close(slot: number): void
+}
+
 /** Many Raft groups of one node over one RocksDB log database. */
 export declare class RaftHost {
   /** Opens (or creates) the log database in directory `path` for node `nodeId`. */
@@ -149,6 +171,13 @@ export declare class RaftLogSyncer {
    */
   syncNow(seq: number): number
 }
+
+/**
+ * Makes the data of `fd` durable (fdatasync), then drops bytes `[offset, offset + length)` of
+ * the file from the page cache (`POSIX_FADV_DONTNEED`; length 0 = to the end), on a pool
+ * thread. Rejects with `[IOError] fdatasync: …` when the sync fails (nothing is dropped then).
+ */
+export declare function datasyncDropCache(fd: number, offset: number, length: number): Promise<void>
 
 /** The C-ABI entry points of the engine (see EngineFfiSymbols). */
 export declare function engineFfiSymbols(): EngineFfiSymbols

@@ -5,15 +5,24 @@
  * pieces are written by its worker at offsets `reserve` hands out. Writes here are synchronous:
  * they only copy into the page cache (~0.2 ms per MiB), cheaper than a hop to another thread.
  * After every `EARLY_SYNC` bytes an `fdatasync` starts on the I/O threads (it mostly waits for
- * the device), so the last one has only the tail left. A piece handed to `push` may be reused
- * once `push` returns.
+ * the device), so the last one has only the tail left. Each sync of a file of `DROP_BEHIND_MIN`
+ * bytes or more then drops what it made durable from the page cache: the clean pages are freed
+ * at once and the next writes reuse them while they are hot, instead of the cache growing into
+ * memory not touched for long (on this VM, copying into such pages runs at 0.5–2.7 GiB/s against
+ * ~5.8 GiB/s into reused ones), and large objects do not push smaller, hotter data out of the
+ * cache. A piece handed to `push` may be reused once `push` returns.
  */
 import { closeSync, fdatasync, writeSync } from "node:fs";
+import { native } from "../../lib/native.ts";
 
 const BATCH = 1 << 20;
 const EARLY_SYNC = 16 << 20;
+/** Files from this size on leave the page cache once durable (their GETs read the device). */
+export const DROP_BEHIND_MIN = 8 << 20;
 
 const datasync = (fd: number) => new Promise<void>((resolve, reject) => fdatasync(fd, (e) => (e ? reject(e) : resolve())));
+/** fdatasync, then the whole file dropped from the page cache. */
+const datasyncDrop = (fd: number) => native().datasyncDropCache(fd, 0, 0);
 
 /** A source that puts its bytes into a BlobWriter itself (a Payload, through its workers). */
 export interface BlobSource {
@@ -52,7 +61,7 @@ export class BlobWriter {
     if (!this.sync && this.written - this.syncedUpTo >= EARLY_SYNC) {
       this.syncedUpTo = this.written;
       // An error seen here is not reported again to a later fdatasync on this descriptor.
-      this.sync = datasync(this.fd)
+      this.sync = datasyncDrop(this.fd)
         .catch((e) => {
           this.failure ??= e;
         })
@@ -78,7 +87,7 @@ export class BlobWriter {
     this.flushBatch();
     await this.sync;
     if (this.failure) throw this.failure;
-    await datasync(this.fd);
+    await (this.written >= DROP_BEHIND_MIN ? datasyncDrop(this.fd) : datasync(this.fd));
     return this.written;
   }
 

@@ -3,6 +3,8 @@
 //! a typed error with `code`, so nothing in JS matches on free text.
 
 mod engine;
+mod file;
+mod md5;
 mod raft;
 
 pub use engine::Database;
