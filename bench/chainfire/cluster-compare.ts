@@ -4,7 +4,10 @@
  * namespace), same durability (fsync on every member), same run: the cases of h2load-etcd.ts
  * against each cluster's leader, rounds interleaved, medians and ratios.
  *
- *   sudo npx bun bench/chainfire/cluster-compare.ts [--n 20000] [--rounds 3] [--only REGEX] [--write docs/benchmarks/chainfire-cluster-vs-etcd.md]
+ *   sudo npx bun bench/chainfire/cluster-compare.ts [--n 20000] [--rounds 3] [--only REGEX] [--cpu] [--write docs/benchmarks/chainfire-cluster-vs-etcd.md]
+ *
+ * `--cpu` also prints each chainfire member's CPU time per request in each round (/proc/<pid>/stat);
+ * with BENCH_PERF=prefix, `perf record -g` samples the chainfire leader during each case's first round.
  *
  * Both clusters run at once on the same three namespaces (etcd on 2379/2380, chainfire on
  * 12379/12380/12381), so the idle one costs the measured one only its heartbeats. Everything it
@@ -12,14 +15,14 @@
  * Ctrl-C. Skips with the reason when not root or when etcd, etcdctl or h2load is missing.
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { mkdtempSync, openSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { benchCases, h2load, REPORT_HEADER, reportRow, warmUpRequests, writeRequestBodies, type Run } from "./h2load-etcd.ts";
 
 const { values: args } = parseArgs({
-  options: { n: { type: "string", default: "20000" }, rounds: { type: "string", default: "3" }, only: { type: "string" }, write: { type: "string" } },
+  options: { n: { type: "string", default: "20000" }, rounds: { type: "string", default: "3" }, only: { type: "string" }, cpu: { type: "boolean" }, write: { type: "string" } },
 });
 const N = Number(args.n);
 const ROUNDS = Number(args.rounds);
@@ -86,6 +89,13 @@ function start(ns: string, cmd: string[], log: string): ChildProcess {
   return p;
 }
 
+/** CPU time (user + system, µs) a process has used so far. */
+function cpuUs(p: ChildProcess): number {
+  const stat = readFileSync(`/proc/${p.pid}/stat`, "utf8");
+  const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(f[11]) + Number(f[12])) * 1e4; // USER_HZ = 100
+}
+
 /** Waits until a range through h2load from the client namespace succeeds. */
 async function ready(url: string): Promise<void> {
   for (let i = 0; i < 300; i++) {
@@ -124,8 +134,9 @@ for (const u of etcdUrls) await ready(u);
 
 // chainfire: the first member, then the others join through it (MemberAdd, as an operator grows one).
 const cfUrls = members.map((m) => `http://${m.ip}:12379`);
+const cfProcs: ChildProcess[] = [];
 for (const [i, m] of members.entries()) {
-  start(m.ns, [process.execPath, join(repo, "cli", "photon.ts"), "chainfire", "--name", m.name, "--data-dir", join(work, `cf-${m.name}`),
+  cfProcs[i] = start(m.ns, [process.execPath, join(repo, "cli", "photon.ts"), "chainfire", "--name", m.name, "--data-dir", join(work, `cf-${m.name}`),
     "--listen-client", `${m.ip}:12379`, "--listen-peer", `${m.ip}:12380`, "--http-port", "12381",
     ...(i > 0 ? ["--join", cfUrls[0]!] : [])], join(work, `cf-${m.name}.log`));
   await ready(cfUrls[i]!);
@@ -138,7 +149,19 @@ for (const t of Object.values(targets)) h2load(work, t, "put", ["-c", "4", "-m",
 for (const c of benchCases(N).filter((c) => !args.only || new RegExp(args.only).test(c.name))) {
   const samples: Record<"etcd" | "chainfire", Run[]> = { etcd: [], chainfire: [] };
   for (const name of ["etcd", "chainfire"] as const) h2load(work, targets[name], c.req, c.conc, warmUpRequests(c), inClient);
-  for (let r = 0; r < ROUNDS; r++) for (const name of ["etcd", "chainfire"] as const) samples[name].push(h2load(work, targets[name], c.req, c.conc, c.n, inClient));
+  for (let r = 0; r < ROUNDS; r++) {
+    for (const name of ["etcd", "chainfire"] as const) {
+      const before = args.cpu && name === "chainfire" ? cfProcs.map(cpuUs) : undefined;
+      const leaderPid = cfProcs[cfUrls.indexOf(targets.chainfire)]!.pid;
+      const perf = process.env.BENCH_PERF && name === "chainfire" && r === 0 ? spawn("perf", ["record", "-g", "-F", "1999", "-p", String(leaderPid), "-o", `${process.env.BENCH_PERF}-${c.req}-${c.conc.join("")}.data`], { stdio: "ignore" }) : undefined;
+      samples[name].push(h2load(work, targets[name], c.req, c.conc, c.n, inClient));
+      if (perf) {
+        perf.kill("SIGINT");
+        await new Promise((r) => perf.once("exit", r));
+      }
+      if (before) console.error(`${c.name} round ${r + 1}: chainfire CPU µs/request by member (${cfUrls.map((u, i) => `${u === targets.chainfire ? "leader" : "follower"} pid ${cfProcs[i]!.pid}`).join(", ")}): ${cfProcs.map((p, i) => ((cpuUs(p) - before[i]!) / c.n).toFixed(1)).join(", ")}`);
+    }
+  }
   rows.push(reportRow(c.name, samples.etcd, samples.chainfire));
   console.log(rows[rows.length - 1]);
 }
