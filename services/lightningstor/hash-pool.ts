@@ -7,8 +7,8 @@
  * Each stream keeps at most `MAX_PENDING` pieces waiting for its worker (bounded memory; the
  * reader waits). Streams alternate between the workers.
  *
- * A worker takes every piece that arrived while it was busy as one batch, and hashes the MD5s of
- * its different streams together in the addon's SIMD lanes (`Md5Lanes`, md5-many: 16 streams at
+ * A worker holds the pieces it receives until one stream has `HOLD` of them, then hashes the MD5s
+ * of every held stream together in the addon's SIMD lanes (`Md5Lanes`, md5-many: 16 streams at
  * ~6 GiB/s here, one at ~0.85 GiB/s; ADR 0024). One stream alone costs what it did.
  *
  * The workers' code is this module's `workerMain`, started from a Blob URL, so it needs no
@@ -143,8 +143,7 @@ function workerMain(addonPath: string | null): void {
     }
     if (full) pass();
   };
-  // Messages wait in `queue` until the worker is free: the pieces that arrived meanwhile, from
-  // every stream, are then hashed together.
+  // Messages wait in `queue` until the worker is free, then run in order.
   scope.onmessage = (e: MessageEvent) => {
     queue.push(e.data as ToWorker);
     if (!scheduled) {
